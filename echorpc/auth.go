@@ -1,0 +1,256 @@
+package echorpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo-contrib/session"
+	"github.com/labstack/echo/v4"
+)
+
+// SessionKey is a session rule: the session's value at Key must equal one
+// of the allowed values. Make one with [SessionKeyIn].
+type SessionKey struct {
+	// Key is the session key, as set in sessions.Session.Values.
+	Key string
+	// Values are the allowed values.
+	Values []any
+}
+
+// SessionKeyIn returns a rule that the session's value at key equals one of
+// values. Values compare as JSON would: true matches true, and 100 matches
+// 100 whether it is stored as an int or a float64. A missing key never
+// matches.
+func SessionKeyIn(key string, values ...any) SessionKey {
+	return SessionKey{Key: key, Values: values}
+}
+
+// sessionRule is a SessionKey with its values encoded once, at start-up.
+type sessionRule struct {
+	key    string
+	values [][]byte
+}
+
+func compileSessionKeys(keys []SessionKey) []sessionRule {
+	rules := make([]sessionRule, 0, len(keys))
+	for _, k := range keys {
+		if k.Key == "" {
+			panic("echorpc: a SessionKey has an empty Key")
+		}
+		r := sessionRule{key: k.Key}
+		for _, v := range k.Values {
+			b, err := json.Marshal(v)
+			if err != nil {
+				panic(fmt.Sprintf("echorpc: session key %q: value %v cannot be encoded as JSON: %v", k.Key, v, err))
+			}
+			r.values = append(r.values, b)
+		}
+		rules = append(rules, r)
+	}
+	return rules
+}
+
+// holds reports whether the session satisfies the rule. Comparing the JSON
+// encodings never panics, whatever the stored value is.
+func (r sessionRule) holds(s *sessions.Session) bool {
+	v, ok := s.Values[r.key]
+	if !ok {
+		return false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	for _, want := range r.values {
+		if bytes.Equal(b, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionStoreKey is where echo-contrib's session middleware keeps its store
+// on the Echo context.
+const sessionStoreKey = "_session_store"
+
+var errNoSessionMiddleware = errors.New("echorpc: session auth is configured but no session middleware is installed: add e.Use(session.Middleware(store)) from github.com/labstack/echo-contrib/session")
+
+// loadSession returns the named session. A cookie that fails to decode
+// (tampered, expired, signed with a retired key, oversized) is no session:
+// it yields an empty one, so rules fail with 401. A missing session
+// middleware or any other store error is returned.
+func loadSession(c echo.Context, name string) (*sessions.Session, error) {
+	if c.Get(sessionStoreKey) == nil {
+		return nil, errNoSessionMiddleware
+	}
+	s, err := session.Get(name, c)
+	if err != nil {
+		var se securecookie.Error
+		if errors.As(err, &se) && se.IsDecode() {
+			return sessions.NewSession(nil, name), nil
+		}
+		return nil, fmt.Errorf("echorpc: session %q: %w", name, err)
+	}
+	return s, nil
+}
+
+// hostRule is one allowed host, split for comparison.
+type hostRule struct {
+	host string // lower case
+	port string // "" when none
+}
+
+func compileHosts(hosts []string) []hostRule {
+	rules := make([]hostRule, 0, len(hosts))
+	for _, h := range hosts {
+		if h == "" {
+			panic("echorpc: an allowed host is empty")
+		}
+		name, port := splitHost(h)
+		rules = append(rules, hostRule{host: strings.ToLower(name), port: port})
+	}
+	return rules
+}
+
+// splitHost splits "name:port" (or "[v6]:port") without requiring a port.
+func splitHost(h string) (name, port string) {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		if strings.Count(h, ":") == 1 || strings.HasPrefix(h, "[") {
+			return h[:i], h[i+1:]
+		}
+	}
+	return h, ""
+}
+
+// requestHost returns the request's Host as Werkzeug reports it: the port
+// is dropped when it is the scheme's default (80 on http, 443 on https).
+func requestHost(r *http.Request) string {
+	h := r.Host
+	if r.TLS == nil {
+		h = strings.TrimSuffix(h, ":80")
+	} else {
+		h = strings.TrimSuffix(h, ":443")
+	}
+	return h
+}
+
+// hostAllowed reports whether host is one of rules, comparing the name
+// without regard to case and the port exactly.
+func hostAllowed(rules []hostRule, host string) bool {
+	name, port := splitHost(host)
+	for _, r := range rules {
+		if r.port == port && strings.EqualFold(r.host, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func compilePrefixes(prefixes []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(prefixes))
+	for _, s := range prefixes {
+		var p netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			p, err = netip.ParsePrefix(s)
+		} else {
+			var a netip.Addr
+			a, err = netip.ParseAddr(s)
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if err != nil {
+			panic(fmt.Sprintf("echorpc: remote auth prefix %q: %v", s, err))
+		}
+		// An IPv4-mapped prefix (::ffff:10.0.0.0/104) means its IPv4 prefix.
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// remoteAddr returns the caller's address: from Echo's IPExtractor when the
+// app set one (the app's statement of which proxies it trusts), otherwise the
+// TCP peer. It never falls back to X-Forwarded-For the way
+// echo.Context.RealIP does, since any client can send that header.
+func remoteAddr(c echo.Context) (netip.Addr, string) {
+	r := c.Request()
+	var s string
+	if x := c.Echo().IPExtractor; x != nil {
+		s = x(r)
+	} else {
+		s = r.RemoteAddr
+		if h, _, err := net.SplitHostPort(s); err == nil {
+			s = h
+		}
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, s
+	}
+	return a.Unmap().WithZone(""), s
+}
+
+// remoteAllowed reports whether a is in one of the prefixes; an address
+// that did not parse is never allowed.
+func remoteAllowed(prefixes []netip.Prefix, a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// rules are the access rules of an instance or of a function.
+type rules struct {
+	session []sessionRule
+	hosts   []hostRule
+	remote  []netip.Prefix
+}
+
+// originGuard refuses cross-origin browser requests; see
+// Config.TrustedOrigins.
+type originGuard struct {
+	cop *http.CrossOriginProtection // nil when the check is off
+}
+
+func newOriginGuard(trusted []string, off bool) originGuard {
+	if off {
+		return originGuard{}
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, o := range trusted {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			panic(fmt.Sprintf("echorpc: trusted origin %q: %v", o, err))
+		}
+	}
+	return originGuard{cop: cop}
+}
+
+// allowed applies net/http's CrossOriginProtection, and also refuses an
+// Origin with userinfo (http://evil@host), which that check lets through.
+func (g originGuard) allowed(r *http.Request) bool {
+	if g.cop == nil {
+		return true
+	}
+	if err := g.cop.Check(r); err != nil {
+		return false
+	}
+	if o := r.Header["Origin"]; len(o) > 0 && strings.Contains(o[0], "@") {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,496 @@
+package echorpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Version is a dialect of the weeRPC protocol. A request names its dialect
+// with its version key, and the server answers in the same dialect.
+type Version uint8
+
+const (
+	// Version11 is weeRPC 1.1: the key "weerpc" with the number 1.1.
+	Version11 Version = iota
+	// Version10 is weeRPC 1.0 (Flask-RPC's first protocol): the key "wrpc"
+	// with the number 1.0.
+	Version10
+)
+
+// String returns "1.1" or "1.0".
+func (v Version) String() string {
+	if v == Version10 {
+		return "1.0"
+	}
+	return "1.1"
+}
+
+// key is the JSON key that carries the version in this dialect.
+func (v Version) key() string {
+	if v == Version10 {
+		return "wrpc"
+	}
+	return "weerpc"
+}
+
+// envelopeHeads holds the start of every reply, by dialect and ok, so a reply
+// costs one buffer write for its fixed part.
+var envelopeHeads = [2][2]string{
+	Version11: {`{"weerpc":1.1,"ok":false,"message":`, `{"weerpc":1.1,"ok":true,"message":`},
+	Version10: {`{"wrpc":1.0,"ok":false,"message":`, `{"wrpc":1.0,"ok":true,"message":`},
+}
+
+// request is the parsed top level of a weeRPC request body. Byte slices point
+// into the body.
+type request struct {
+	version    Version
+	versionOK  bool
+	hasFunc    bool   // "function" is present and a JSON string
+	function   []byte // raw string contents when funcEscaped is false
+	funcName   string // decoded name when the raw string had escapes
+	funcEscape bool
+	data       []byte // raw JSON of "data"; nil when absent
+}
+
+// name returns the requested function's name; it allocates only when the
+// request spelled the name with escapes.
+func (r *request) name() string {
+	if r.funcEscape {
+		return r.funcName
+	}
+	return string(r.function)
+}
+
+// Top-level keys of a request, as bits for duplicate detection.
+const (
+	keyWeerpc = 1 << iota
+	keyWrpc
+	keyFunction
+	keyData
+)
+
+// parseRequest checks body as one strict JSON object and picks out the
+// weeRPC keys. It refuses what Python's json module would refuse and what
+// encoding/json would silently accept: invalid UTF-8, trailing data,
+// repeated keys, and nesting deeper than maxDepth. Keys match exactly.
+func parseRequest(body []byte, maxDepth int) (request, *Error) {
+	var r request
+	s := scanner{b: body, maxDepth: maxDepth}
+	s.skipSpace()
+	if s.i == len(s.b) {
+		return r, errEmpty
+	}
+	if s.b[s.i] != '{' {
+		if err := s.value(1); err != nil {
+			return r, err
+		}
+		if err := s.end(); err != nil {
+			return r, err
+		}
+		if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+			return r, errEmpty
+		}
+		return r, errNotObject
+	}
+	if maxDepth < 1 {
+		return r, s.tooDeep()
+	}
+	s.i++
+	var seen int
+	var others [][]byte // unknown keys, to refuse their repeats too
+	members := 0
+	s.skipSpace()
+	if s.peek() == '}' {
+		s.i++
+	} else {
+		for {
+			s.skipSpace()
+			if s.peek() != '"' {
+				return r, s.syntax()
+			}
+			kStart := s.i
+			escaped, err := s.str()
+			if err != nil {
+				return r, err
+			}
+			key := body[kStart+1 : s.i-1]
+			if escaped {
+				key = unescape(body[kStart:s.i])
+			}
+			s.skipSpace()
+			if s.peek() != ':' {
+				return r, s.syntax()
+			}
+			s.i++
+			s.skipSpace()
+			vStart := s.i
+			if err := s.value(2); err != nil {
+				return r, err
+			}
+			raw := body[vStart:s.i]
+			members++
+
+			bit := 0
+			switch string(key) {
+			case "weerpc":
+				bit = keyWeerpc
+			case "wrpc":
+				bit = keyWrpc
+			case "function":
+				bit = keyFunction
+			case "data":
+				bit = keyData
+			}
+			if bit == 0 {
+				for _, o := range others {
+					if bytes.Equal(o, key) {
+						return r, errRepeatedKey(key)
+					}
+				}
+				others = append(others, key)
+			} else if seen&bit != 0 {
+				return r, errRepeatedKey(key)
+			}
+			seen |= bit
+			switch bit {
+			case keyWeerpc:
+				if isNumber(raw, "1.1", 1.1) {
+					r.version, r.versionOK = Version11, true
+				}
+			case keyWrpc:
+				if isNumber(raw, "1.0", 1.0) && !(seen&keyWeerpc != 0 && r.versionOK) {
+					r.version, r.versionOK = Version10, true
+				}
+			case keyFunction:
+				if raw[0] == '"' {
+					r.hasFunc = true
+					if bytes.IndexByte(raw, '\\') >= 0 {
+						r.funcEscape = true
+						r.funcName = string(unescape(raw))
+					} else {
+						r.function = raw[1 : len(raw)-1]
+					}
+				}
+			case keyData:
+				r.data = raw
+			}
+
+			s.skipSpace()
+			switch s.peek() {
+			case ',':
+				s.i++
+				continue
+			case '}':
+				s.i++
+			default:
+				return r, s.syntax()
+			}
+			break
+		}
+	}
+	if err := s.end(); err != nil {
+		return r, err
+	}
+	// A "weerpc" key that is present but wrong makes the request invalid even
+	// when a "wrpc" key is right: the request asked for 1.1.
+	if seen&keyWeerpc != 0 && r.version == Version10 {
+		r.version, r.versionOK = Version11, false
+	}
+	if members == 0 {
+		return r, errEmpty
+	}
+	return r, nil
+}
+
+// isNumber reports whether raw is a JSON number equal to want, comparing as
+// Python's float would, so 1.10 and 11e-1 both mean 1.1.
+func isNumber(raw []byte, fast string, want float64) bool {
+	if string(raw) == fast {
+		return true
+	}
+	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+		return false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return err == nil && f == want
+}
+
+// unescape decodes a JSON string token (quotes included) that the scanner has
+// already validated.
+func unescape(tok []byte) []byte {
+	var s string
+	if err := json.Unmarshal(tok, &s); err != nil {
+		return nil
+	}
+	return []byte(s)
+}
+
+// scanner validates JSON in one pass, without building values.
+type scanner struct {
+	b        []byte
+	i        int
+	maxDepth int
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) skipSpace() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// end checks that nothing but white space follows the value.
+func (s *scanner) end() *Error {
+	s.skipSpace()
+	if s.i != len(s.b) {
+		return errTrailing
+	}
+	return nil
+}
+
+func (s *scanner) syntax() *Error {
+	if s.i >= len(s.b) {
+		return errTruncated
+	}
+	return &Error{Status: 400, Message: "Request is not valid JSON (offset " + strconv.Itoa(s.i) + ")."}
+}
+
+func (s *scanner) tooDeep() *Error {
+	return &Error{Status: 400, Message: "Request is nested deeper than " + strconv.Itoa(s.maxDepth) + " levels."}
+}
+
+// value scans one JSON value at nesting depth depth (the top level is 1).
+func (s *scanner) value(depth int) *Error {
+	switch c := s.peek(); {
+	case c == '{' || c == '[':
+		if depth > s.maxDepth {
+			return s.tooDeep()
+		}
+		return s.container(c, depth)
+	case c == '"':
+		_, err := s.str()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	default:
+		return s.syntax()
+	}
+}
+
+func (s *scanner) container(open byte, depth int) *Error {
+	close := byte(']')
+	if open == '{' {
+		close = '}'
+	}
+	s.i++
+	s.skipSpace()
+	if s.peek() == close {
+		s.i++
+		return nil
+	}
+	for {
+		s.skipSpace()
+		if open == '{' {
+			if s.peek() != '"' {
+				return s.syntax()
+			}
+			if _, err := s.str(); err != nil {
+				return err
+			}
+			s.skipSpace()
+			if s.peek() != ':' {
+				return s.syntax()
+			}
+			s.i++
+			s.skipSpace()
+		}
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		s.skipSpace()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case close:
+			s.i++
+			return nil
+		default:
+			return s.syntax()
+		}
+	}
+}
+
+func (s *scanner) literal(word string) *Error {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return s.syntax()
+	}
+	s.i += len(word)
+	return nil
+}
+
+func (s *scanner) number() *Error {
+	b, i := s.b, s.i
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		s.i = i
+		return s.syntax()
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			s.i = i
+			return s.syntax()
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			s.i = i
+			return s.syntax()
+		}
+	}
+	s.i = i
+	return nil
+}
+
+// str scans a string token starting at its opening quote and reports whether
+// it holds escapes. Raw control characters and invalid UTF-8 are refused.
+func (s *scanner) str() (escaped bool, err *Error) {
+	b := s.b
+	i := s.i + 1
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			s.i = i + 1
+			return escaped, nil
+		case c == '\\':
+			escaped = true
+			i++
+			if i >= len(b) {
+				s.i = i
+				return escaped, s.syntax()
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if len(b)-i < 5 || !isHex4(b[i+1:i+5]) {
+					s.i = i
+					return escaped, s.syntax()
+				}
+				i += 5
+			default:
+				s.i = i
+				return escaped, s.syntax()
+			}
+		case c < 0x20:
+			s.i = i
+			return escaped, s.syntax()
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return escaped, errInvalidUTF8
+			}
+			i += size
+		}
+	}
+	s.i = i
+	return escaped, s.syntax()
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json escapes
+// it (HTML-safe), with invalid UTF-8 replaced by U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

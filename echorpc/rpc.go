@@ -1,0 +1,214 @@
+package echorpc
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/gommon/log"
+)
+
+// Router is where an instance registers its routes. Both *echo.Echo and
+// *echo.Group satisfy it, as a Flask-RPC instance takes an app or a
+// blueprint.
+type Router interface {
+	Add(method, path string, handler echo.HandlerFunc, middleware ...echo.MiddlewareFunc) *echo.Route
+}
+
+// Config configures an RPC instance.
+type Config struct {
+	// Prefix is the instance's path below the router: the RPC route is
+	// POST Prefix, and the client script is served at Prefix/client.js.
+	// Optional. Default "" (the group's own path; on an *echo.Echo, give
+	// one, such as "/rpc").
+	Prefix string
+
+	// Functions are registered as by [RPC.Functions] with no options.
+	// Optional.
+	Functions Funcs
+
+	// SessionName is the name of the session that session rules read,
+	// through echo-contrib's session.Get.
+	// Optional. Default "session".
+	SessionName string
+
+	// SessionAuth are rules that every function of the instance needs: each
+	// key must hold (see [SessionKeyIn]). A request that fails one is
+	// answered 401 "Unauthorized.". Session rules need echo-contrib's
+	// session middleware; without it, a call is answered 500 and logged.
+	// Optional. Default none.
+	SessionAuth []SessionKey
+
+	// HostAuth lists the hosts (name and port, as in the Host header, such
+	// as "127.0.0.1:5000") that every function of the instance may be
+	// called at; any other Host is answered 403. The port is dropped when
+	// it is the scheme's default, as Werkzeug does, and names compare
+	// without regard to case.
+	//
+	// The client chooses its Host header, so this is a routing rule, not
+	// authentication. It does defend against DNS rebinding: an attacker's
+	// page whose name is rebound to 127.0.0.1 is same-origin to the browser
+	// and passes the cross-origin check, but its Host is the attacker's name.
+	// Optional. Default any host.
+	HostAuth []string
+
+	// RemoteAuth lists CIDR prefixes ("127.0.0.0/8", "::1/128", or a bare
+	// address) that the caller's address must be in; any other caller is
+	// answered 403. The address is the one Echo's IPExtractor returns when
+	// the app set one, and otherwise the TCP peer address: never the
+	// X-Forwarded-For header that echo.Context.RealIP falls back to, which
+	// any client can send. Behind a reverse proxy, set e.IPExtractor (for
+	// example echo.ExtractIPFromXFFHeader with the proxy's range trusted).
+	// IPv4-mapped IPv6 addresses match their IPv4 prefixes; an address that
+	// does not parse never matches. A bad prefix panics at start-up.
+	// Optional. Default any address.
+	RemoteAuth []string
+
+	// TrustedOrigins are origins ("https://app.example.com", exactly
+	// scheme://host[:port]) whose browser pages may call the instance
+	// although they are not its own origin, for an SPA served elsewhere
+	// (the app then needs its own CORS middleware). A malformed origin
+	// panics at start-up.
+	// Optional. Default none: cross-origin browser requests are refused.
+	TrustedOrigins []string
+
+	// InsecureSkipOriginCheck turns the cross-origin check off, so that any
+	// web page the user visits can make the user's browser call this
+	// instance with the user's cookies. A warning is logged at start-up.
+	// Optional. Default false.
+	InsecureSkipOriginCheck bool
+
+	// BodyLimit is the largest request body, in bytes; a larger one is
+	// answered 413 while it is read.
+	// Optional. Default 1 MiB.
+	BodyLimit int64
+
+	// MaxDepth is the deepest nesting of arrays and objects in a request
+	// body (the envelope's object is level 1); a deeper body is answered
+	// 400 before any of it is decoded.
+	// Optional. Default 64.
+	MaxDepth int
+
+	// Timeout bounds every call: the request's context is cancelled after
+	// it, and a handler that returns the context's error is answered 504.
+	// [WithTimeout] sets it for some functions.
+	// Optional. Default 0 (no bound).
+	Timeout time.Duration
+}
+
+// DefaultConfig holds the defaults that [New] fills in.
+var DefaultConfig = Config{
+	SessionName: "session",
+	BodyLimit:   1 << 20,
+	MaxDepth:    64,
+}
+
+// RPC is one weeRPC instance: one POST route and the functions it calls.
+// Make one with [New].
+type RPC struct {
+	config Config
+	rules  rules
+	origin originGuard
+
+	mu    sync.Mutex                           // serializes writers of funcs
+	funcs atomic.Pointer[map[string]*function] // copied on write; read lock-free
+}
+
+// New makes an RPC instance and registers its routes on r: POST Prefix runs
+// functions, OPTIONS Prefix answers 204 with Allow, any other method is
+// answered 405, and GET Prefix/client.js and Prefix/client.mjs serve the
+// browser client (see [MountClient]).
+//
+// A setup mistake (a bad origin, prefix or function) panics, naming it.
+func New(r Router, config Config) *RPC {
+	if config.SessionName == "" {
+		config.SessionName = DefaultConfig.SessionName
+	}
+	if config.BodyLimit <= 0 {
+		config.BodyLimit = DefaultConfig.BodyLimit
+	}
+	if config.MaxDepth <= 0 {
+		config.MaxDepth = DefaultConfig.MaxDepth
+	}
+	rpc := &RPC{
+		config: config,
+		rules: rules{
+			session: compileSessionKeys(config.SessionAuth),
+			hosts:   compileHosts(config.HostAuth),
+			remote:  compilePrefixes(config.RemoteAuth),
+		},
+		origin: newOriginGuard(config.TrustedOrigins, config.InsecureSkipOriginCheck),
+	}
+	empty := map[string]*function{}
+	rpc.funcs.Store(&empty)
+	if config.InsecureSkipOriginCheck {
+		warnf(r, "echorpc: %s: InsecureSkipOriginCheck is set: any web page can make its visitors' browsers call these functions with their cookies", pathOf(config.Prefix))
+	}
+
+	r.Add(http.MethodPost, config.Prefix, rpc.serve)
+	r.Add(http.MethodOptions, config.Prefix, options)
+	for _, m := range otherMethods {
+		r.Add(m, config.Prefix, methodNotAllowed)
+	}
+	MountClient(r, config.Prefix)
+	if config.Functions != nil {
+		rpc.Functions(config.Functions)
+	}
+	return rpc
+}
+
+// otherMethods are answered 405 with an envelope.
+var otherMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete,
+	http.MethodConnect, http.MethodTrace, echo.PROPFIND, echo.REPORT,
+}
+
+// Functions registers funcs, guarded by the instance's rules and by opts.
+// Registering a name twice, an empty name, or a value that is not a handler
+// panics with a message that names the function. It returns rpc, so calls
+// chain.
+func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
+	var s scope
+	s.timeout = rpc.config.Timeout
+	for _, o := range opts {
+		o(&s)
+	}
+	rpc.mu.Lock()
+	defer rpc.mu.Unlock()
+	old := *rpc.funcs.Load()
+	next := make(map[string]*function, len(old)+len(funcs))
+	for name, f := range old {
+		next[name] = f
+	}
+	for name, v := range funcs {
+		if name == "" {
+			panic("echorpc: a function has an empty name")
+		}
+		if _, dup := next[name]; dup {
+			panic(fmt.Sprintf("echorpc: function %q is registered twice", name))
+		}
+		next[name] = &function{name: name, handler: handlerOf(name, v), rules: s.rules, timeout: s.timeout}
+	}
+	rpc.funcs.Store(&next)
+	return rpc
+}
+
+func pathOf(prefix string) string {
+	if prefix == "" {
+		return "(group root)"
+	}
+	return prefix
+}
+
+// warnf logs a start-up warning with the Echo logger when r is an
+// *echo.Echo, and with gommon's default logger (Echo's default) otherwise.
+func warnf(r Router, format string, args ...any) {
+	if e, ok := r.(*echo.Echo); ok && e.Logger != nil {
+		e.Logger.Warnf(format, args...)
+		return
+	}
+	log.Warnf(format, args...)
+}
