@@ -93,8 +93,10 @@ func loadSession(c echo.Context, name string) (*sessions.Session, error) {
 	}
 	s, err := session.Get(name, c)
 	if err != nil {
+		// securecookie reports a bad cookie as a decode error, except an
+		// oversized one, which it reports as an error of no class.
 		var se securecookie.Error
-		if errors.As(err, &se) && se.IsDecode() {
+		if errors.As(err, &se) && (se.IsDecode() || !se.IsUsage() && !se.IsInternal()) {
 			return sessions.NewSession(nil, name), nil
 		}
 		return nil, fmt.Errorf("echorpc: session %q: %w", name, err)
