@@ -50,7 +50,7 @@ func (rpc *RPC) serve(c echo.Context) error {
 	}
 	req, failure := parseRequest(body, rpc.config.MaxDepth)
 	if failure != nil {
-		return reply(c, req.version, failure)
+		return reply(c, Version11, failure)
 	}
 	if !req.versionOK {
 		return reply(c, Version11, errVersion)
