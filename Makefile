@@ -1,0 +1,44 @@
+# One command runs every test: make test
+# It installs what the tests need first: Go modules, the npm dev packages
+# (TypeScript only), and Debian's chromium for the browser tests.
+
+FUZZTIME ?= 20s
+
+.PHONY: test deps chromium vet gotest fuzz jstest bench generate run
+
+test: deps vet gotest fuzz jstest
+
+deps: chromium
+	go mod download
+	npm ci --ignore-scripts --no-audit --no-fund
+
+# Browser tests drive Debian's chromium; install it when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+vet:
+	go vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+gotest:
+	go test -race -count=1 ./...
+
+fuzz:
+	go test -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME) ./echorpc
+
+jstest:
+	npm run typecheck
+	npm test
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./echorpc
+
+# Rebuild the embedded browser client after changing jsclient/.
+generate:
+	go generate ./...
+
+run:
+	go run ./example
