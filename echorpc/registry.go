@@ -56,6 +56,8 @@ func Fail(message string, data any) Response {
 // converting a function to [HandlerFunc].
 type Handler interface {
 	call(c echo.Context, data json.RawMessage) outcome
+	// types returns the input and output types; nil for untyped handlers.
+	types() (in, out reflect.Type)
 }
 
 // outcome is what a call produced: an answer, or an error to log.
@@ -68,6 +70,8 @@ type outcome struct {
 func (h HandlerFunc) call(c echo.Context, data json.RawMessage) outcome {
 	return outcome{resp: h(c, data)}
 }
+
+func (h HandlerFunc) types() (in, out reflect.Type) { return nil, nil }
 
 // Func makes a typed handler. The request's data is decoded into In with
 // encoding/json ("null" or absent data leaves In's zero value); data that
@@ -94,6 +98,10 @@ func Func[In, Out any](fn func(c echo.Context, in In) (Out, error)) Handler {
 type typedHandler[In, Out any] struct {
 	fn       func(echo.Context, In) (Out, error)
 	validate bool
+}
+
+func (h *typedHandler[In, Out]) types() (in, out reflect.Type) {
+	return reflect.TypeFor[In](), reflect.TypeFor[Out]()
 }
 
 func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage) outcome {
@@ -172,10 +180,12 @@ func handlerOf(name string, v any) Handler {
 
 // function is a registered function with the rules that guard it.
 type function struct {
-	name    string
-	handler Handler
-	rules   rules
-	timeout time.Duration
+	name       string
+	handler    Handler
+	rules      rules
+	timeout    time.Duration
+	doc        string
+	idempotent bool
 }
 
 // Option sets a rule for the functions registered in one call of
@@ -184,8 +194,10 @@ type Option func(*scope)
 
 // scope is what Options set.
 type scope struct {
-	rules   rules
-	timeout time.Duration
+	rules      rules
+	timeout    time.Duration
+	doc        string
+	idempotent bool
 }
 
 // WithSessionAuth requires, for these functions only, that every key holds
@@ -211,4 +223,17 @@ func WithRemoteAuth(prefixes ...string) Option {
 // answered 504. It replaces Config.Timeout for them.
 func WithTimeout(d time.Duration) Option {
 	return func(s *scope) { s.timeout = d }
+}
+
+// WithDoc describes these functions for the manifest and the TypeScript
+// declarations (as a doc comment).
+func WithDoc(doc string) Option {
+	return func(s *scope) { s.doc = doc }
+}
+
+// Idempotent declares that calling these functions twice with the same data
+// does no more than calling them once, so a client may retry them. The
+// manifest carries the flag.
+func Idempotent() Option {
+	return func(s *scope) { s.idempotent = true }
 }

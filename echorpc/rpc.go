@@ -92,6 +92,27 @@ type Config struct {
 	// Optional. Default 64.
 	MaxDepth int
 
+	// Name names the instance in its manifest and its TypeScript interface,
+	// so it must be a TypeScript identifier.
+	// Optional. Default "API".
+	Name string
+
+	// Manifest serves GET Prefix/manifest.json, a description of the
+	// functions (their input and output as JSON Schema, description,
+	// idempotent flag and the kinds of rule that guard them), and
+	// GET Prefix/client.d.ts, the same as TypeScript (see
+	// [RPC.TypeScript]). Both answer for the caller: each function says
+	// whether the caller's session, host and address may call it, and a
+	// function the caller may not call is left out, unless ManifestListAll
+	// is set.
+	// Optional. Default false.
+	Manifest bool
+
+	// ManifestListAll lists, in the manifest, the functions that the caller
+	// may not call too, marked "allowed": false.
+	// Optional. Default false.
+	ManifestListAll bool
+
 	// Timeout bounds every call: the request's context is cancelled after
 	// it, and a handler that returns the context's error is answered 504.
 	// [WithTimeout] sets it for some functions.
@@ -101,6 +122,7 @@ type Config struct {
 
 // DefaultConfig holds the defaults that [New] fills in.
 var DefaultConfig = Config{
+	Name:        "API",
 	SessionName: "session",
 	BodyLimit:   1 << 20,
 	MaxDepth:    64,
@@ -124,6 +146,12 @@ type RPC struct {
 //
 // A setup mistake (a bad origin, prefix or function) panics, naming it.
 func New(r Router, config Config) *RPC {
+	if config.Name == "" {
+		config.Name = DefaultConfig.Name
+	}
+	if !tsIdent.MatchString(config.Name) {
+		panic(fmt.Sprintf("echorpc: name %q is not a TypeScript identifier", config.Name))
+	}
 	if config.SessionName == "" {
 		config.SessionName = DefaultConfig.SessionName
 	}
@@ -154,6 +182,10 @@ func New(r Router, config Config) *RPC {
 		r.Add(m, config.Prefix, methodNotAllowed)
 	}
 	MountClient(r, config.Prefix)
+	if config.Manifest {
+		r.Add(http.MethodGet, config.Prefix+"/manifest.json", rpc.serveManifest)
+		r.Add(http.MethodGet, config.Prefix+"/client.d.ts", rpc.serveTypeScript)
+	}
 	if config.Functions != nil {
 		rpc.Functions(config.Functions)
 	}
@@ -190,7 +222,8 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		if _, dup := next[name]; dup {
 			panic(fmt.Sprintf("echorpc: function %q is registered twice", name))
 		}
-		next[name] = &function{name: name, handler: handlerOf(name, v), rules: s.rules, timeout: s.timeout}
+		next[name] = &function{name: name, handler: handlerOf(name, v), rules: s.rules, timeout: s.timeout,
+			doc: s.doc, idempotent: s.idempotent}
 	}
 	rpc.funcs.Store(&next)
 	return rpc
