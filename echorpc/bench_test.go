@@ -144,3 +144,45 @@ func BenchmarkCallParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBatch compares ten calls sent one by one with the same ten calls
+// in one batch, through a real HTTP server on loopback; it reports the cost
+// per call of each.
+func BenchmarkBatch(b *testing.B) {
+	e := echo.New()
+	e.Logger.SetOutput(io.Discard)
+	echorpc.New(e, echorpc.Config{Prefix: "/rpc", MaxBatch: 10}).Functions(echorpc.Funcs{
+		"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) { return sum(in), nil }),
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	client := srv.Client()
+	send := func(body string) {
+		res, err := client.Post(srv.URL+"/rpc", "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	batch := "[" + strings.TrimSuffix(strings.Repeat(benchBody+",", 10), ",") + "]"
+	b.Run("10-single-calls", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			for j := 0; j < 10; j++ {
+				send(benchBody)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10), "ns/call")
+	})
+	b.Run("1-batch-of-10", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			send(batch)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10), "ns/call")
+	})
+}

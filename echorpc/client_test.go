@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/gorilla/sessions"
@@ -161,4 +162,59 @@ func TestClientFlaskRPCReplies(t *testing.T) {
 			assert.Equal(t, map[string]any{"weerpc": 1.1, "function": "add_numbers", "data": []any{1.0, 2.0, 3.0}}, got)
 		})
 	}
+}
+
+// Retries: an idempotent call is retried on 503 until it succeeds; a call
+// not known to be idempotent is sent once, whatever happens.
+func TestClientRetries(t *testing.T) {
+	attempts := map[string]int{}
+	e := echo.New()
+	e.Logger.SetOutput(testWriter{t})
+	flaky := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Request().Method != http.MethodPost {
+				return next(c)
+			}
+			var body struct{ Function string }
+			raw, _ := readAll(c)
+			_ = json.Unmarshal(raw, &body)
+			attempts[body.Function]++
+			if attempts[body.Function] < 3 {
+				return c.String(http.StatusServiceUnavailable, "try later")
+			}
+			c.Request().Body = ioNopCloser(raw)
+			return next(c)
+		}
+	}
+	g := e.Group("/rpc", flaky)
+	nop := echorpc.Func(func(c echo.Context, in int) (int, error) { return in, nil })
+	rpc := echorpc.New(g, echorpc.Config{Manifest: true})
+	rpc.Functions(echorpc.Funcs{"read": nop}, echorpc.Idempotent())
+	rpc.Functions(echorpc.Funcs{"charge": nop, "charge_again": nop})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	client := echorpc.NewClient(srv.URL + "/rpc")
+	client.Retry = &echorpc.Retry{Attempts: 5, Base: time.Millisecond, Max: 5 * time.Millisecond}
+	require.NoError(t, client.LoadManifest(context.Background()))
+	assert.Equal(t, map[string]bool{"read": true}, client.Idempotent)
+
+	var out int
+	require.NoError(t, client.Call(context.Background(), "read", 4, &out))
+	assert.Equal(t, 4, out)
+	assert.Equal(t, 3, attempts["read"])
+
+	err := client.Call(context.Background(), "charge", 4, &out)
+	var e503 *echorpc.Error
+	require.True(t, errors.As(err, &e503), "%v", err)
+	assert.Equal(t, http.StatusServiceUnavailable, e503.Status)
+	assert.Equal(t, 1, attempts["charge"], "a non-idempotent call is never sent twice")
+
+	require.NoError(t, client.Call(context.Background(), "charge_again", 4, &out, echorpc.IdempotentCall()))
+	assert.Equal(t, 3, attempts["charge_again"], "the caller may declare one call idempotent")
+
+	client.Retry.Attempts = 2
+	attempts["read"] = 0
+	require.Error(t, client.Call(context.Background(), "read", 4, &out))
+	assert.Equal(t, 2, attempts["read"], "attempts are bounded")
 }

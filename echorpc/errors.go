@@ -55,29 +55,35 @@ func Failf(format string, args ...any) *Error {
 // The protocol's failures. Where Flask-RPC answered with an envelope, its
 // exact message is kept so that existing frontends keep working.
 var (
-	errNoFunctions  = &Error{Status: http.StatusNotFound, Message: "No functions registered."}
-	errUnauthorized = &Error{Status: http.StatusUnauthorized, Message: "Unauthorized."}
-	errCrossOrigin  = &Error{Status: http.StatusForbidden, Message: "Forbidden: the request came from another origin."}
-	errNotJSON      = &Error{Status: http.StatusUnsupportedMediaType, Message: "Request must be JSON."}
-	errEmpty        = &Error{Status: http.StatusBadRequest, Message: "Request must not be empty."}
-	errNotObject    = &Error{Status: http.StatusBadRequest, Message: "Request must be a JSON object."}
-	errTruncated    = &Error{Status: http.StatusBadRequest, Message: "Request is not valid JSON (unexpected end)."}
-	errTrailing     = &Error{Status: http.StatusBadRequest, Message: "Request has data after its JSON object."}
-	errInvalidUTF8  = &Error{Status: http.StatusBadRequest, Message: "Request is not valid UTF-8."}
-	errVersion      = &Error{Status: http.StatusBadRequest, Message: "Invalid weerpc version."}
-	errRequest      = &Error{Status: http.StatusBadRequest, Message: "Invalid request."}
-	errFunction     = &Error{Status: http.StatusNotFound, Message: "Invalid function."}
-	errTooLarge     = &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body is too large."}
-	errMethod       = &Error{Status: http.StatusMethodNotAllowed, Message: "Method not allowed: weeRPC requests use POST."}
-	errInternal     = &Error{Status: http.StatusInternalServerError, Message: "Internal error."}
-	errDeadline     = &Error{Status: http.StatusGatewayTimeout, Message: "Deadline exceeded."}
-	errReadBody     = &Error{Status: http.StatusBadRequest, Message: "Request body could not be read."}
+	errNoFunctions   = &Error{Status: http.StatusNotFound, Message: "No functions registered."}
+	errUnauthorized  = &Error{Status: http.StatusUnauthorized, Message: "Unauthorized."}
+	errCrossOrigin   = &Error{Status: http.StatusForbidden, Message: "Forbidden: the request came from another origin."}
+	errNotJSON       = &Error{Status: http.StatusUnsupportedMediaType, Message: "Request must be JSON."}
+	errEmpty         = &Error{Status: http.StatusBadRequest, Message: "Request must not be empty."}
+	errNotObject     = &Error{Status: http.StatusBadRequest, Message: "Request must be a JSON object."}
+	errTruncated     = &Error{Status: http.StatusBadRequest, Message: "Request is not valid JSON (unexpected end)."}
+	errTrailing      = &Error{Status: http.StatusBadRequest, Message: "Request has data after its JSON object."}
+	errInvalidUTF8   = &Error{Status: http.StatusBadRequest, Message: "Request is not valid UTF-8."}
+	errVersion       = &Error{Status: http.StatusBadRequest, Message: "Invalid weerpc version."}
+	errRequest       = &Error{Status: http.StatusBadRequest, Message: "Invalid request."}
+	errFunction      = &Error{Status: http.StatusNotFound, Message: "Invalid function."}
+	errTooLarge      = &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body is too large."}
+	errMethod        = &Error{Status: http.StatusMethodNotAllowed, Message: "Method not allowed: weeRPC requests use POST."}
+	errInternal      = &Error{Status: http.StatusInternalServerError, Message: "Internal error."}
+	errDeadline      = &Error{Status: http.StatusGatewayTimeout, Message: "Deadline exceeded."}
+	errTimeoutHeader = &Error{Status: http.StatusBadRequest, Message: "Invalid " + TimeoutHeader + " header."}
+	errReadBody      = &Error{Status: http.StatusBadRequest, Message: "Request body could not be read."}
 )
 
 // errRepeatedKey refuses a top-level key given twice, which encoding/json
 // would silently resolve to the last one.
 func errRepeatedKey(key []byte) *Error {
 	return &Error{Status: http.StatusBadRequest, Message: "Request repeats the key " + string(appendString(nil, string(key))) + "."}
+}
+
+// errBatchTooLarge refuses a batch of more than max calls, whole.
+func errBatchTooLarge(max int) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Batch has more than " + strconv.Itoa(max) + " calls."}
 }
 
 // errForbidden refuses a request whose host or address is not allowed,

@@ -9,9 +9,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -48,16 +49,44 @@ func (rpc *RPC) serve(c echo.Context) error {
 	if failure != nil {
 		return reply(c, Version11, failure)
 	}
+	if rpc.config.MaxBatch > 0 && isArray(body) {
+		return rpc.serveBatch(c, funcs, sess, body)
+	}
 	req, failure := parseRequest(body, rpc.config.MaxDepth)
 	if failure != nil {
 		return reply(c, Version11, failure)
 	}
+	a := rpc.answer(c, funcs, &sess, &req)
+	if a.written {
+		return nil
+	}
+	return writeEnvelope(c, a)
+}
+
+// answer is the reply to one call.
+type answer struct {
+	version Version
+	status  int
+	ok      bool
+	message string
+	data    any
+	written bool // the handler wrote its own response
+}
+
+func failed(v Version, e *Error) answer {
+	return answer{version: v, status: e.status(), message: e.Message, data: e.Data}
+}
+
+// answer checks a parsed request against the function's rules and calls
+// it. sess is the session loaded so far, if any; it is loaded at most once
+// per HTTP request.
+func (rpc *RPC) answer(c echo.Context, funcs map[string]*function, sess **sessions.Session, req *request) answer {
 	if !req.versionOK {
-		return reply(c, Version11, errVersion)
+		return failed(Version11, errVersion)
 	}
 	v := req.version
 	if !req.hasFunc {
-		return reply(c, v, errRequest)
+		return failed(v, errRequest)
 	}
 	var fn *function
 	if req.funcEscape {
@@ -66,67 +95,90 @@ func (rpc *RPC) serve(c echo.Context) error {
 		fn = funcs[string(req.function)]
 	}
 	if fn == nil {
-		return reply(c, v, errFunction)
+		return failed(v, errFunction)
 	}
 	if len(fn.rules.session) > 0 {
-		if _, failure := rpc.checkSession(c, sess, fn.rules.session); failure != nil {
-			return reply(c, v, failure)
+		var failure *Error
+		if *sess, failure = rpc.checkSession(c, *sess, fn.rules.session); failure != nil {
+			return failed(v, failure)
 		}
 	}
 	if failure := checkPlace(c, fn.rules); failure != nil {
-		return reply(c, v, failure)
+		return failed(v, failure)
+	}
+	timeout, ok := rpc.timeout(c.Request(), fn)
+	if !ok {
+		return failed(v, errTimeoutHeader)
 	}
 
 	data := json.RawMessage(req.data)
 	if data == nil {
 		data = json.RawMessage("null")
 	}
-	out := call(c, fn, data)
+	c.Set(FunctionKey, fn.nameValue)
+	res := call(c, fn, data, timeout)
 	if c.Response().Committed {
-		if out.err != nil {
-			c.Logger().Errorf("echorpc: function %q: %v", fn.name, out.err)
+		if res.Err != nil {
+			c.Logger().Errorf("echorpc: function %q: %v", fn.name, res.Err)
 		}
-		return nil // the handler wrote its own response
+		return answer{written: true}
 	}
-	if out.err != nil {
+	if res.Err != nil {
 		switch {
-		case errors.Is(out.err, context.DeadlineExceeded):
-			c.Logger().Warnf("echorpc: function %q: %v", fn.name, out.err)
-			return reply(c, v, errDeadline)
-		case errors.Is(out.err, context.Canceled) && r.Context().Err() != nil:
-			c.Logger().Warnf("echorpc: function %q: the caller went away: %v", fn.name, out.err)
+		case errors.Is(res.Err, context.DeadlineExceeded):
+			c.Logger().Warnf("echorpc: function %q: %v", fn.name, res.Err)
+			return failed(v, errDeadline)
+		case errors.Is(res.Err, context.Canceled) && c.Request().Context().Err() != nil:
+			c.Logger().Warnf("echorpc: function %q: the caller went away: %v", fn.name, res.Err)
 		default:
-			c.Logger().Errorf("echorpc: function %q: %v", fn.name, out.err)
+			c.Logger().Errorf("echorpc: function %q: %v", fn.name, res.Err)
 		}
-		return reply(c, v, errInternal)
+		return failed(v, errInternal)
 	}
-	status := out.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	return writeEnvelope(c, v, status, out.resp.OK, out.resp.Message, out.resp.Data)
+	return answer{version: v, status: res.HTTPStatus(), ok: res.OK, message: res.Message, data: res.Data}
 }
 
-// call runs the function with its deadline, turning a panic into a logged
-// internal error. http.ErrAbortHandler is re-raised, so net/http aborts the
-// connection as the handler asked.
-func call(c echo.Context, fn *function, data json.RawMessage) (out outcome) {
-	if fn.timeout > 0 {
+// TimeoutHeader carries the caller's deadline for one call, in whole
+// milliseconds. The JS client sends its timeout option in it and the Go
+// client the time left before its context's deadline.
+const TimeoutHeader = "Wrpc-Timeout-Ms"
+
+// timeout returns the call's bound: the function's timeout, shortened to the
+// caller's TimeoutHeader (itself cut to Config.MaxTimeout). ok is false when
+// the header is malformed.
+func (rpc *RPC) timeout(r *http.Request, fn *function) (d time.Duration, ok bool) {
+	d = fn.timeout
+	h, has := r.Header[TimeoutHeader]
+	if !has {
+		return d, true
+	}
+	ms, err := strconv.ParseUint(h[0], 10, 32)
+	if err != nil || ms == 0 || len(h) > 1 {
+		return 0, false
+	}
+	asked := time.Duration(ms) * time.Millisecond
+	if maxT := rpc.config.MaxTimeout; maxT > 0 && asked > maxT {
+		asked = maxT
+	}
+	if d == 0 || asked < d {
+		d = asked
+	}
+	return d, true
+}
+
+// call runs the function, through its interceptors, with its deadline. A
+// panic in an interceptor is recovered here as one in the handler is
+// recovered inside them.
+func call(c echo.Context, fn *function, data json.RawMessage, timeout time.Duration) (res Result) {
+	if timeout > 0 {
 		r := c.Request()
-		ctx, cancel := context.WithTimeout(r.Context(), fn.timeout)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		c.SetRequest(r.WithContext(ctx))
 		defer c.SetRequest(r)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			out = outcome{err: &panicError{value: p, stack: debug.Stack()}}
-		}
-	}()
-	return fn.handler.call(c, data)
+	defer recoverResult(&res)
+	return fn.invoke(c, Call{Function: fn.name, Data: data})
 }
 
 // panicError carries a recovered panic and its stack to the log.
@@ -236,7 +288,7 @@ func readBody(c echo.Context, limit int64) ([]byte, *Error) {
 
 // reply sends a protocol failure.
 func reply(c echo.Context, v Version, e *Error) error {
-	return writeEnvelope(c, v, e.status(), false, e.Message, e.Data)
+	return writeEnvelope(c, failed(v, e))
 }
 
 // Reply headers, shared read-only slices so a reply sets them without
@@ -260,50 +312,69 @@ var replyPool = sync.Pool{New: func() any {
 	return b
 }}
 
-// writeEnvelope writes the four-key envelope. Data is encoded with
-// encoding/json; if it cannot be, the reply is a logged 500.
-func writeEnvelope(c echo.Context, v Version, status int, ok bool, message string, data any) error {
-	rb := replyPool.Get().(*replyBuffer)
-	defer func() {
-		if rb.buf.Cap() <= 64<<10 {
-			rb.buf.Reset()
-			replyPool.Put(rb)
-		}
-	}()
+func getReplyBuffer() *replyBuffer {
+	return replyPool.Get().(*replyBuffer)
+}
+
+func (rb *replyBuffer) free() {
+	if rb.buf.Cap() <= 64<<10 {
+		rb.buf.Reset()
+		replyPool.Put(rb)
+	}
+}
+
+// appendEnvelope appends a's four-key envelope, or five keys with its
+// status when inBatch. Data is encoded with encoding/json; if it cannot be,
+// the envelope is a logged internal error instead. It returns the status
+// of what it appended.
+func (rb *replyBuffer) appendEnvelope(c echo.Context, a answer, inBatch bool) int {
 	b := &rb.buf
-	b.Reset()
+	start := b.Len()
 	okIndex := 0
-	if ok {
+	if a.ok {
 		okIndex = 1
 	}
-	b.WriteString(envelopeHeads[v][okIndex])
-	if message == "" {
+	b.WriteString(envelopeHeads[a.version][okIndex])
+	if a.message == "" {
 		b.WriteString("null")
 	} else {
-		b.Write(appendString(b.AvailableBuffer(), message))
+		b.Write(appendString(b.AvailableBuffer(), a.message))
 	}
 	b.WriteString(`,"data":`)
-	if data == nil {
+	if a.data == nil {
 		b.WriteString("null")
-	} else if err := rb.enc.Encode(data); err != nil {
+	} else if err := rb.enc.Encode(a.data); err != nil {
 		c.Logger().Errorf("echorpc: reply data cannot be encoded as JSON: %v", err)
-		b.Reset()
-		b.WriteString(envelopeHeads[v][0])
-		b.Write(appendString(b.AvailableBuffer(), errInternal.Message))
-		b.WriteString(`,"data":null`)
-		status = errInternal.Status
+		b.Truncate(start)
+		return rb.appendEnvelope(c, failed(a.version, errInternal), inBatch)
 	} else {
 		b.Truncate(b.Len() - 1) // the encoder's newline
 	}
+	if inBatch {
+		b.WriteString(`,"status":`)
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(a.status), 10))
+	}
 	b.WriteByte('}')
+	return a.status
+}
 
+// writeEnvelope sends one answer.
+func writeEnvelope(c echo.Context, a answer) error {
+	rb := getReplyBuffer()
+	defer rb.free()
+	status := rb.appendEnvelope(c, a, false)
+	return writeJSON(c, status, rb.buf.Bytes())
+}
+
+// writeJSON sends a JSON reply with the route's headers.
+func writeJSON(c echo.Context, status int, body []byte) error {
 	res := c.Response()
 	h := res.Header()
 	h[echo.HeaderContentType] = headerJSON
 	h[echo.HeaderXContentTypeOptions] = headerNoSniff
 	h[echo.HeaderCacheControl] = headerNoStore
 	res.WriteHeader(status)
-	_, err := res.Write(b.Bytes())
+	_, err := res.Write(body)
 	return err
 }
 

@@ -204,6 +204,56 @@ func parseRequest(body []byte, maxDepth int) (request, *Error) {
 	return r, nil
 }
 
+// isArray reports whether a body's first non-space byte opens an array.
+func isArray(body []byte) bool {
+	s := scanner{b: body}
+	s.skipSpace()
+	return s.peek() == '['
+}
+
+// splitBatch checks a batch body (a JSON array) and returns its items. An
+// empty array is empty; more than maxItems items is too large.
+func splitBatch(body []byte, maxDepth, maxItems int) ([][]byte, *Error) {
+	s := scanner{b: body, maxDepth: maxDepth}
+	s.skipSpace()
+	s.i++ // the '['
+	var items [][]byte
+	s.skipSpace()
+	if s.peek() == ']' {
+		s.i++
+		if err := s.end(); err != nil {
+			return nil, err
+		}
+		return nil, errEmpty
+	}
+	for {
+		s.skipSpace()
+		start := s.i
+		if err := s.value(2); err != nil {
+			return nil, err
+		}
+		items = append(items, body[start:s.i])
+		if len(items) > maxItems {
+			return nil, errBatchTooLarge(maxItems)
+		}
+		s.skipSpace()
+		switch s.peek() {
+		case ',':
+			s.i++
+			continue
+		case ']':
+			s.i++
+		default:
+			return nil, s.syntax()
+		}
+		break
+	}
+	if err := s.end(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 // isNumber reports whether raw is a JSON number equal to want, comparing as
 // Python's float would, so 1.10 and 11e-1 both mean 1.1.
 func isNumber(raw []byte, fast string, want float64) bool {

@@ -55,20 +55,13 @@ func Fail(message string, data any) Response {
 // Handler is a registered function's implementation, made by [Func] or by
 // converting a function to [HandlerFunc].
 type Handler interface {
-	call(c echo.Context, data json.RawMessage) outcome
+	call(c echo.Context, data json.RawMessage) Result
 	// types returns the input and output types; nil for untyped handlers.
 	types() (in, out reflect.Type)
 }
 
-// outcome is what a call produced: an answer, or an error to log.
-type outcome struct {
-	resp   Response
-	status int   // HTTP status; 0 means 200
-	err    error // unexpected error, logged and answered 500 (504 for a deadline)
-}
-
-func (h HandlerFunc) call(c echo.Context, data json.RawMessage) outcome {
-	return outcome{resp: h(c, data)}
+func (h HandlerFunc) call(c echo.Context, data json.RawMessage) Result {
+	return Result{Response: h(c, data)}
 }
 
 func (h HandlerFunc) types() (in, out reflect.Type) { return nil, nil }
@@ -104,15 +97,15 @@ func (h *typedHandler[In, Out]) types() (in, out reflect.Type) {
 	return reflect.TypeFor[In](), reflect.TypeFor[Out]()
 }
 
-func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage) outcome {
+func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage) Result {
 	var in In
 	if err := json.Unmarshal(data, &in); err != nil {
-		return outcome{resp: Fail(decodeMessage(err), nil), status: http.StatusBadRequest}
+		return Result{Response: Fail(decodeMessage(err), nil), Status: http.StatusBadRequest}
 	}
 	if h.validate {
 		if v := c.Echo().Validator; v != nil {
 			if err := v.Validate(in); err != nil {
-				return outcome{resp: Fail(validationMessage(err), nil), status: http.StatusBadRequest}
+				return Result{Response: Fail(validationMessage(err), nil), Status: http.StatusBadRequest}
 			}
 		}
 	}
@@ -120,16 +113,16 @@ func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage) outco
 	if err != nil {
 		return errorOutcome(err)
 	}
-	return outcome{resp: Response{OK: true, Data: out}}
+	return Result{Response: Response{OK: true, Data: out}}
 }
 
 // errorOutcome sorts a handler's error into its class.
-func errorOutcome(err error) outcome {
+func errorOutcome(err error) Result {
 	var e *Error
 	if errors.As(err, &e) {
-		return outcome{resp: Fail(e.Message, e.Data), status: e.status()}
+		return Result{Response: Fail(e.Message, e.Data), Status: e.status()}
 	}
-	return outcome{err: err}
+	return Result{Err: err}
 }
 
 // decodeMessage says why data did not decode, without Go's "json: " prefix.
@@ -181,7 +174,9 @@ func handlerOf(name string, v any) Handler {
 // function is a registered function with the rules that guard it.
 type function struct {
 	name       string
+	nameValue  any // name, boxed once for echo.Context.Set
 	handler    Handler
+	invoke     CallFunc // handler wrapped in interceptors
 	rules      rules
 	timeout    time.Duration
 	doc        string
@@ -194,6 +189,7 @@ type Option func(*scope)
 
 // scope is what Options set.
 type scope struct {
+	intercept  []Interceptor
 	rules      rules
 	timeout    time.Duration
 	doc        string

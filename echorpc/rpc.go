@@ -113,6 +113,27 @@ type Config struct {
 	// Optional. Default false.
 	ManifestListAll bool
 
+	// MaxBatch turns batching on: a JSON array of up to MaxBatch requests in
+	// one POST is answered with an array of envelopes in the same order, each
+	// call checked under its own function's rules, and each envelope with a
+	// fifth key, "status", its HTTP status. A longer array is refused whole
+	// with 413. With batching off, an array is a 400 like any non-object.
+	// Optional. Default 0 (off).
+	MaxBatch int
+
+	// MaxTimeout is the longest deadline a caller may ask for with the
+	// Wrpc-Timeout-Ms header (see [TimeoutHeader]); a longer one is cut to
+	// it. A caller's deadline only ever shortens the server's own.
+	// Optional. Default 0: no maximum.
+	MaxTimeout time.Duration
+
+	// Interceptors wrap every call of the instance, the first outermost,
+	// around the interceptors given to [RPC.Functions] with
+	// [WithInterceptors]. They see each call's function and data and its
+	// result; see [Interceptor].
+	// Optional. Default none.
+	Interceptors []Interceptor
+
 	// Timeout bounds every call: the request's context is cancelled after
 	// it, and a handler that returns the context's error is answered 504.
 	// [WithTimeout] sets it for some functions.
@@ -222,8 +243,10 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		if _, dup := next[name]; dup {
 			panic(fmt.Sprintf("echorpc: function %q is registered twice", name))
 		}
-		next[name] = &function{name: name, handler: handlerOf(name, v), rules: s.rules, timeout: s.timeout,
+		fn := &function{name: name, nameValue: name, handler: handlerOf(name, v), rules: s.rules, timeout: s.timeout,
 			doc: s.doc, idempotent: s.idempotent}
+		fn.invoke = chain(fn.handler, rpc.config.Interceptors, s.intercept)
+		next[name] = fn
 	}
 	rpc.funcs.Store(&next)
 	return rpc
