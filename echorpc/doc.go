@@ -56,11 +56,13 @@
 //	a host or address rule fails                   403     Unauthorized (<host or address>)
 //	Content-Type not JSON                          415     Request must be JSON.
 //	body too large (Config.BodyLimit)              413     Request body is too large.
+//	batch longer than Config.MaxBatch              413     Batch has more than N calls.
 //	body empty, {} or null                         400     Request must not be empty.
 //	body not JSON, not an object, or refused       400     says which
 //	version missing or wrong                       400     Invalid weerpc version.
 //	function missing or not a string               400     Invalid request.
 //	function not registered                        404     Invalid function.
+//	malformed Wrpc-Timeout-Ms header               400     Invalid Wrpc-Timeout-Ms header.
 //	typed data does not decode or validate         400     Invalid data: ...
 //	method other than POST (OPTIONS answers 204)   405     Method not allowed: ...
 //	application failure (Fail, *Error)             200     the handler's
@@ -71,6 +73,16 @@
 // host and address rules, content type, body, version, function, then the
 // function's own rules, then the call. Handler errors never reach Echo's
 // HTTPErrorHandler, so nothing of their text reaches the caller.
+//
+// # Beyond Flask-RPC
+//
+// Typed handlers ([Func]); an auth-aware manifest and TypeScript
+// declarations generated from the handlers' Go types (Config.Manifest,
+// [RPC.TypeScript]); interceptors ([Interceptor]) and Prometheus metrics
+// (package echorpcprom); deadlines sent by the caller ([TimeoutHeader]);
+// client retries limited to idempotent functions ([Idempotent]); and
+// opt-in batching (Config.MaxBatch), whose item envelopes carry a fifth
+// key, "status".
 //
 // # Safety
 //
