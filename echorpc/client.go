@@ -155,24 +155,16 @@ func (c *Client) Call(ctx context.Context, function string, data, out any, opts 
 
 // send makes one try and returns the reply's status and body.
 func (c *Client) send(ctx context.Context, body []byte) (status int, raw []byte, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
+	req, err := c.newRequest(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	for k, v := range c.Header {
-		req.Header[k] = append([]string(nil), v...)
-	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
 		req.Header.Set(TimeoutHeader, strconv.FormatInt(ms, 10))
 	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, err := c.do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -185,6 +177,26 @@ func (c *Client) send(ctx context.Context, body []byte) (status int, raw []byte,
 		return res.StatusCode, nil, &Error{Status: res.StatusCode, Message: fmt.Sprintf("The reply is not a weeRPC envelope (HTTP %d, %s).", res.StatusCode, contentType(res))}
 	}
 	return res.StatusCode, raw, nil
+}
+
+// newRequest makes a request with the client's headers.
+func (c *Client) newRequest(ctx context.Context, method, url string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.Header {
+		req.Header[k] = append([]string(nil), v...)
+	}
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	if c.HTTPClient != nil {
+		return c.HTTPClient.Do(req)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 // retryable reports whether a try failed on the way: a transport error
@@ -254,18 +266,11 @@ func decodeReply(function string, status int, raw []byte, out any) error {
 // LoadManifest reads the instance's manifest (the server must set
 // Config.Manifest) and fills Idempotent from its idempotent flags.
 func (c *Client) LoadManifest(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint+"/manifest.json", nil)
+	req, err := c.newRequest(ctx, http.MethodGet, c.Endpoint+"/manifest.json", nil)
 	if err != nil {
 		return fmt.Errorf("wrpc: %w", err)
 	}
-	for k, v := range c.Header {
-		req.Header[k] = append([]string(nil), v...)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	res, err := hc.Do(req)
+	res, err := c.do(req)
 	if err != nil {
 		return fmt.Errorf("wrpc: loading the manifest: %w", err)
 	}
