@@ -132,14 +132,13 @@ func (c *Client) Call(ctx context.Context, function string, data, out any, opts 
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		status, raw, err := c.send(ctx, body)
-		if !retry || attempt >= policy.Attempts || !retryable(ctx, status, err) {
-			if err != nil {
-				return fmt.Errorf("wrpc: calling %q: %w", function, err)
+		var wait time.Duration
+		if retry && attempt < policy.Attempts && retryable(ctx, status, err) {
+			if wait = policy.backoff(attempt); time.Since(start)+wait > policy.MaxElapsed {
+				wait = 0
 			}
-			return decodeReply(function, status, raw, out)
 		}
-		wait := policy.backoff(attempt)
-		if time.Since(start)+wait > policy.MaxElapsed {
+		if wait == 0 {
 			if err != nil {
 				return fmt.Errorf("wrpc: calling %q: %w", function, err)
 			}
