@@ -1,0 +1,23 @@
+// Package wrpc holds the wrpc browser client, bundled from jsclient/ by the
+// esbuild step in build/ and embedded, so that a Go program serves it with
+// no build step of its own. Package echorpc serves it; see
+// github.com/echo-rpc/wrpc/echorpc.
+package wrpc
+
+import "embed"
+
+//go:generate go run ./build
+
+//go:embed build/dist/client.js build/dist/client.js.map build/dist/client.mjs build/dist/client.mjs.map
+var dist embed.FS
+
+// ClientFiles are the names of the embedded client files: the script-tag
+// build, the ES module, and their source maps.
+var ClientFiles = []string{"client.js", "client.js.map", "client.mjs", "client.mjs.map"}
+
+// ClientFile returns the embedded client file with the given name (one of
+// ClientFiles).
+func ClientFile(name string) ([]byte, bool) {
+	b, err := dist.ReadFile("build/dist/" + name)
+	return b, err == nil
+}

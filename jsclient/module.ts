@@ -1,0 +1,10 @@
+// The ES module build: import { call, createClient } from "/rpc/tester/client.mjs".
+// Served by an instance, its default endpoint is that instance.
+import { setDefaultEndpoint } from "./wrpc";
+
+export * from "./wrpc";
+
+const here = new URL(import.meta.url);
+if ((here.protocol === "http:" || here.protocol === "https:") && here.pathname.endsWith("/client.mjs")) {
+  setDefaultEndpoint(here.origin + here.pathname.slice(0, -"/client.mjs".length));
+}
