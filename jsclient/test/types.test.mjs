@@ -1,0 +1,51 @@
+// The generated TypeScript types make createClient<API> check calls:
+// correct use compiles, misuse does not.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const run = (...args) => spawnSync(process.execPath, [tsc, ...args], { encoding: "utf8" });
+const strict = ["--noEmit", "--strict", "--target", "ES2020", "--module", "ES2020", "--moduleResolution", "bundler", "--lib", "ES2021,DOM"];
+
+test("correct use of the generated types compiles", () => {
+  const r = run("-p", "jsclient/test/tsconfig.json");
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test("misuse of the generated types does not compile", () => {
+  const r = run(...strict, "jsclient/test/types/bad.ts");
+  assert.notEqual(r.status, 0);
+  const errors = r.stdout.split("\n").filter((l) => l.includes("error TS"));
+  assert.equal(errors.length, 3, r.stdout);
+  assert.match(errors[0], /bad\.ts\(8,.*error TS2345: Argument of type '"add_numberz"' is not assignable/);
+  assert.match(errors[1], /bad\.ts\(9,.*error TS2345: Argument of type 'string' is not assignable to parameter of type 'number\[\]'/);
+  assert.match(errors[2], /bad\.ts\(10,.*error TS2322: Type 'number' is not assignable to type 'string'/);
+});
+
+test("the committed declarations are what tsc writes from the source", async () => {
+  const { mkdtempSync, readFileSync, readdirSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const out = mkdtempSync(join(tmpdir(), "wrpc-dts-"));
+  const r = run("-p", "tsconfig.json", "--outDir", out);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  for (const name of readdirSync(out)) {
+    assert.equal(readFileSync(join(out, name), "utf8"), readFileSync(join("build/dist/types", name), "utf8"), `build/dist/types/${name} is stale: run npm run build`);
+  }
+});
+
+test("the npm package holds only what a user needs", () => {
+  const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const files = JSON.parse(r.stdout)[0].files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    "README.md",
+    "build/dist/client.mjs",
+    "build/dist/client.mjs.map",
+    "build/dist/types/module.d.ts",
+    "build/dist/types/wrpc.d.ts",
+    "package.json",
+  ]);
+});
