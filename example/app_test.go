@@ -1,0 +1,301 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testApp starts the app on a random port with a database in dbPath.
+func testApp(t *testing.T, dbPath string) *httptest.Server {
+	t.Helper()
+	app, err := NewApp(Config{DB: dbPath, SessionKeys: [][]byte{[]byte("test session key 0123456789abcdef")}})
+	require.NoError(t, err)
+	app.Logger.SetOutput(io.Discard)
+	srv := httptest.NewServer(app)
+	t.Cleanup(func() {
+		srv.Close()
+		app.Close()
+	})
+	return srv
+}
+
+// caller makes weeRPC calls with a cookie jar, as a browser would.
+type caller struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newCaller(t *testing.T, srv *httptest.Server) *caller {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &caller{t: t, base: srv.URL, http: &http.Client{Jar: jar}}
+}
+
+type reply struct {
+	Status  int
+	Weerpc  *float64        `json:"weerpc"`
+	OK      bool            `json:"ok"`
+	Message *string         `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// call posts a weeRPC 1.1 request; host, when set, is the Host header.
+func (c *caller) call(path, function, data, host string) reply {
+	c.t.Helper()
+	body := `{"weerpc":1.1,"function":"` + function + `"`
+	if data != "" {
+		body += `,"data":` + data
+	}
+	req, err := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(body+"}"))
+	require.NoError(c.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if host != "" {
+		req.Host = host
+	}
+	res, err := c.http.Do(req)
+	require.NoError(c.t, err)
+	defer res.Body.Close()
+	var r reply
+	require.NoError(c.t, json.NewDecoder(res.Body).Decode(&r))
+	r.Status = res.StatusCode
+	return r
+}
+
+func msg(s string) *string { return &s }
+
+func TestFunctions(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	c := newCaller(t, srv)
+	tests := []struct {
+		name          string
+		whenPath      string
+		whenFunction  string
+		whenData      string
+		whenHost      string
+		expectStatus  int
+		expectOK      bool
+		expectMessage *string
+		expectData    string
+	}{
+		{name: "add_numbers", whenPath: "/rpc/tester", whenFunction: "add_numbers", whenData: "[1, 2, 3]", expectStatus: 200, expectOK: true, expectMessage: msg("add_numbers"), expectData: "6"},
+		{name: "add_numbers-floats", whenPath: "/rpc/tester", whenFunction: "add_numbers", whenData: "[1.5, 2]", expectStatus: 200, expectOK: true, expectMessage: msg("add_numbers"), expectData: "3.5"},
+		{name: "add_numbers-wrong-type", whenPath: "/rpc/tester", whenFunction: "add_numbers", whenData: `"1, 2"`, expectStatus: 200, expectMessage: msg("Invalid data type."), expectData: `{"data":"list"}`},
+		{name: "add_numbers-no-data", whenPath: "/rpc/tester", whenFunction: "add_numbers", expectStatus: 200, expectMessage: msg("Invalid data type."), expectData: `{"data":"list"}`},
+		{name: "add_string", whenPath: "/rpc/tester", whenFunction: "add_string", whenData: `"World"`, expectStatus: 200, expectOK: true, expectMessage: msg("add_string"), expectData: `"Hello World!"`},
+		{name: "add_string-wrong-type", whenPath: "/rpc/tester", whenFunction: "add_string", whenData: `[1]`, expectStatus: 200, expectMessage: msg("Invalid data type."), expectData: `{"data":"str"}`},
+		{name: "add_string_auth_session-refused", whenPath: "/rpc/tester", whenFunction: "add_string_auth_session", whenData: `"x"`, expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
+		{name: "add_string_auth_host-refused", whenPath: "/rpc/tester", whenFunction: "add_string_auth_host", whenData: `"x"`, whenHost: "example.com", expectStatus: 403, expectMessage: msg("Unauthorized (example.com)"), expectData: "null"},
+		{name: "add_string_auth_host-allowed", whenPath: "/rpc/tester", whenFunction: "add_string_auth_host", whenData: `"x"`, whenHost: "127.0.0.1:5000", expectStatus: 200, expectOK: true, expectMessage: msg("add_string"), expectData: `"Hello x!"`},
+		{name: "local-refused", whenPath: "/rpc/local", whenFunction: "add_numbers", whenData: "[1]", whenHost: "localhost:5000", expectStatus: 403, expectMessage: msg("Unauthorized (localhost:5000)"), expectData: "null"},
+		{name: "local-allowed", whenPath: "/rpc/local", whenFunction: "add_numbers", whenData: "[1]", whenHost: "127.0.0.1:5000", expectStatus: 200, expectOK: true, expectMessage: msg("add_numbers"), expectData: "1"},
+		{name: "empty", whenPath: "/rpc/empty", whenFunction: "anything", expectStatus: 404, expectMessage: msg("No functions registered."), expectData: "null"},
+		{name: "admin-refused", whenPath: "/rpc/admin", whenFunction: "add_numbers", whenData: "[1]", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
+		{name: "auth-refused", whenPath: "/rpc/auth", whenFunction: "session", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
+		{name: "unknown-function", whenPath: "/rpc/tester", whenFunction: "subtract", expectStatus: 404, expectMessage: msg("Invalid function."), expectData: "null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.call(tt.whenPath, tt.whenFunction, tt.whenData, tt.whenHost)
+			assert.Equal(t, tt.expectStatus, r.Status)
+			assert.Equal(t, tt.expectOK, r.OK)
+			assert.Equal(t, tt.expectMessage, r.Message)
+			assert.JSONEq(t, tt.expectData, string(r.Data))
+		})
+	}
+}
+
+// The login flow with a cookie jar: login, session, make_admin, admin,
+// logout, and the session refused again.
+func TestLoginFlow(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	c := newCaller(t, srv)
+	steps := []struct {
+		name          string
+		whenPath      string
+		whenFunction  string
+		whenData      string
+		expectStatus  int
+		expectOK      bool
+		expectMessage *string
+		expectData    string
+	}{
+		{name: "session-before-login", whenPath: "/rpc/auth", whenFunction: "session", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
+		{name: "login", whenPath: "/rpc/auth/login", whenFunction: "login", expectStatus: 200, expectOK: true, expectMessage: msg("logged in"), expectData: `{"user_id":100}`},
+		{name: "session", whenPath: "/rpc/auth", whenFunction: "session", expectStatus: 200, expectOK: true, expectData: `{"logged_in":true,"user_id":100}`},
+		{name: "scoped-session-function", whenPath: "/rpc/tester", whenFunction: "add_string_auth_session", whenData: `"you"`, expectStatus: 200, expectOK: true, expectMessage: msg("add_string"), expectData: `"Hello you!"`},
+		{name: "admin-before-make_admin", whenPath: "/rpc/admin", whenFunction: "add_numbers", whenData: "[1,2]", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
+		{name: "make_admin", whenPath: "/rpc/auth/login", whenFunction: "make_admin", expectStatus: 200, expectOK: true, expectMessage: msg("admin"), expectData: `{"user_type":"admin"}`},
+		{name: "admin", whenPath: "/rpc/admin", whenFunction: "add_numbers", whenData: "[1,2]", expectStatus: 200, expectOK: true, expectMessage: msg("add_numbers"), expectData: "3"},
+		{name: "session-as-admin", whenPath: "/rpc/auth", whenFunction: "session", expectStatus: 200, expectOK: true, expectData: `{"logged_in":true,"user_id":100,"user_type":"admin"}`},
+		{name: "logout", whenPath: "/rpc/auth", whenFunction: "logout", expectStatus: 200, expectOK: true, expectMessage: msg("logged out"), expectData: "null"},
+		{name: "session-after-logout", whenPath: "/rpc/auth", whenFunction: "session", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
+		{name: "admin-after-logout", whenPath: "/rpc/admin", whenFunction: "add_numbers", whenData: "[1]", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
+	}
+	for _, s := range steps {
+		r := c.call(s.whenPath, s.whenFunction, s.whenData, "")
+		assert.Equal(t, s.expectStatus, r.Status, s.name)
+		assert.Equal(t, s.expectOK, r.OK, s.name)
+		assert.Equal(t, s.expectMessage, r.Message, s.name)
+		assert.JSONEq(t, s.expectData, string(r.Data), s.name)
+	}
+}
+
+// The session cookie is HttpOnly, SameSite=Lax, has a max age, and logout
+// expires it.
+func TestSessionCookie(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	post := func(path, fn string, cookie *http.Cookie) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(`{"weerpc":1.1,"function":"`+fn+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res
+	}
+	res := post("/rpc/auth/login", "login", nil)
+	cookies := res.Cookies()
+	require.Len(t, cookies, 1)
+	c := cookies[0]
+	assert.Equal(t, "session", c.Name)
+	assert.True(t, c.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
+	assert.False(t, c.Secure, "not over plain HTTP")
+	assert.Equal(t, sessionMaxAge, c.MaxAge)
+
+	out := post("/rpc/auth", "logout", c).Cookies()
+	require.Len(t, out, 1)
+	assert.Equal(t, -1, out[0].MaxAge)
+}
+
+func TestClientsCRUD(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "clients.db")
+	srv := testApp(t, db)
+	c := newCaller(t, srv)
+
+	var created Client
+	r := c.call("/rpc/clients", "create", `{"name":"Ada"}`, "")
+	require.Equal(t, 200, r.Status)
+	require.True(t, r.OK)
+	require.NoError(t, json.Unmarshal(r.Data, &created))
+	assert.Equal(t, "Ada", created.Name)
+	assert.NotZero(t, created.ClientID)
+	assert.NotEmpty(t, created.CreatedAt)
+	assert.Equal(t, created.CreatedAt, created.UpdatedAt)
+	id := string(mustJSON(t, created.ClientID))
+
+	tests := []struct {
+		name          string
+		whenFunction  string
+		whenData      string
+		expectOK      bool
+		expectStatus  int
+		expectMessage string
+		expectName    string
+	}{
+		{name: "read", whenFunction: "read", whenData: `{"client_id":` + id + `}`, expectOK: true, expectStatus: 200, expectName: "Ada"},
+		{name: "update", whenFunction: "update", whenData: `{"client_id":` + id + `,"name":"Ada Lovelace"}`, expectOK: true, expectStatus: 200, expectName: "Ada Lovelace"},
+		{name: "read-updated", whenFunction: "read", whenData: `{"client_id":` + id + `}`, expectOK: true, expectStatus: 200, expectName: "Ada Lovelace"},
+		{name: "read-unknown", whenFunction: "read", whenData: `{"client_id":999999}`, expectStatus: 200, expectMessage: "Client not found."},
+		{name: "update-unknown", whenFunction: "update", whenData: `{"client_id":999999,"name":"x"}`, expectStatus: 200, expectMessage: "Client not found."},
+		{name: "delete-unknown", whenFunction: "delete", whenData: `{"client_id":999999}`, expectStatus: 200, expectMessage: "Client not found."},
+		{name: "create-empty-name", whenFunction: "create", whenData: `{"name":"  "}`, expectStatus: 200, expectMessage: "A client needs a name."},
+		{name: "create-missing-name", whenFunction: "create", whenData: `{}`, expectStatus: 200, expectMessage: "A client needs a name."},
+		{name: "update-empty-name", whenFunction: "update", whenData: `{"client_id":` + id + `,"name":""}`, expectStatus: 200, expectMessage: "A client needs a name."},
+		{name: "create-wrong-type", whenFunction: "create", whenData: `{"name":7}`, expectStatus: 400, expectMessage: "Invalid data: number at name cannot be decoded into string."},
+		{name: "delete", whenFunction: "delete", whenData: `{"client_id":` + id + `}`, expectOK: true, expectStatus: 200, expectName: "Ada Lovelace"},
+		{name: "read-deleted", whenFunction: "read", whenData: `{"client_id":` + id + `}`, expectStatus: 200, expectMessage: "Client not found."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.call("/rpc/clients", tt.whenFunction, tt.whenData, "")
+			assert.Equal(t, tt.expectStatus, r.Status)
+			assert.Equal(t, tt.expectOK, r.OK)
+			if !tt.expectOK {
+				require.NotNil(t, r.Message)
+				assert.Equal(t, tt.expectMessage, *r.Message)
+				return
+			}
+			var got Client
+			require.NoError(t, json.Unmarshal(r.Data, &got))
+			assert.Equal(t, tt.expectName, got.Name)
+			assert.Equal(t, created.ClientID, got.ClientID)
+		})
+	}
+}
+
+// Clients survive a restart: the data is in the SQLite file.
+func TestClientsSurviveRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "clients.db")
+	app, err := NewApp(Config{DB: db})
+	require.NoError(t, err)
+	srv := httptest.NewServer(app)
+	r := newCaller(t, srv).call("/rpc/clients", "create", `{"name":"Grace"}`, "")
+	require.True(t, r.OK)
+	srv.Close()
+	require.NoError(t, app.Close())
+
+	again := testApp(t, db)
+	r2 := newCaller(t, again).call("/rpc/clients", "read", `{"client_id":1}`, "")
+	require.True(t, r2.OK)
+	assert.JSONEq(t, string(r.Data), string(r2.Data))
+}
+
+func TestPages(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	tests := []struct {
+		path         string
+		expectType   string
+		expectInBody string
+	}{
+		{path: "/", expectType: "text/html; charset=UTF-8", expectInBody: `<script src="/rpc/client.js"></script>`},
+		{path: "/spa", expectType: "text/html; charset=UTF-8", expectInBody: `<script type="module" src="/static/spa.js"></script>`},
+		{path: "/rpc/client.js", expectType: "text/javascript; charset=utf-8", expectInBody: "wrpc"},
+		{path: "/rpc/client.mjs", expectType: "text/javascript; charset=utf-8", expectInBody: "export"},
+		{path: "/static/spa.js", expectType: "text/javascript; charset=utf-8", expectInBody: `from "/rpc/client.mjs"`},
+		{path: "/static/style.css", expectType: "text/css; charset=utf-8", expectInBody: "body"},
+		{path: "/rpc/tester/manifest.json", expectType: "application/json", expectInBody: `"name":"TesterAPI"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			res, err := http.Get(srv.URL + tt.path)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			assert.Equal(t, 200, res.StatusCode)
+			assert.Equal(t, tt.expectType, res.Header.Get("Content-Type"))
+			assert.Contains(t, string(body), tt.expectInBody)
+		})
+	}
+}
+
+// The committed TypeScript for the SPA is what go generate writes now.
+func TestTypeScriptIsFresh(t *testing.T) {
+	app, err := NewApp(Config{DB: filepath.Join(t.TempDir(), "clients.db")})
+	require.NoError(t, err)
+	defer app.Close()
+	for name, ts := range map[string]string{"tester-api.d.ts": app.Tester.TypeScript(), "clients-api.d.ts": app.Clients.TypeScript()} {
+		committed, err := os.ReadFile(filepath.Join("static", name))
+		require.NoError(t, err)
+		assert.Equal(t, ts, string(committed), "static/%s is stale: run go generate ./example", name)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}

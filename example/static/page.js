@@ -1,0 +1,37 @@
+// @ts-check
+// The script-tag page: the global wrpc comes from <script src="/rpc/client.js">.
+import { wire, show } from "./ui.js";
+
+const wrpc = /** @type {any} */ (globalThis).wrpc;
+
+/**
+ * A caller of one instance, through wrpc.call.
+ * @param {string} endpoint
+ * @returns {import("./ui.js").Caller}
+ */
+const at = (endpoint) => ({ call: (fn, data) => wrpc.call(fn, data, { endpoint }) });
+
+wire({
+  tester: at("/rpc/tester"),
+  login: at("/rpc/auth/login"),
+  auth: at("/rpc/auth"),
+  admin: at("/rpc/admin"),
+  local: at("/rpc/local"),
+  empty: at("/rpc/empty"),
+  clients: at("/rpc/clients"),
+});
+
+// The same call as Flask-RPC's documentation makes it: fetch with a body from wrpc().
+document.getElementById("btn-add_numbers_fetch")?.addEventListener("click", () =>
+  show("add_numbers_fetch", async () => {
+    const numbers = /** @type {HTMLInputElement} */ (document.getElementById("numbers")).value.split(",").map(Number);
+    const res = await fetch("/rpc/tester", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: wrpc("add_numbers", numbers),
+    });
+    const reply = await res.json();
+    if (!reply.ok) throw { status: res.status, message: reply.message, data: reply.data };
+    return reply.data;
+  }),
+);

@@ -1,0 +1,32 @@
+// @ts-check
+// The ES module page, as an SPA would do it: one client per instance, from
+// /rpc/client.mjs. The clients of /rpc/tester and /rpc/clients are typed
+// with the TypeScript that the server generates from its Go handlers
+// (go generate writes tester-api.d.ts and clients-api.d.ts), so a wrong name
+// or input is an error in an editor or under tsc --checkJs.
+import { createClient } from "/rpc/client.mjs";
+import { wire, show } from "./ui.js";
+
+/** @typedef {import("./tester-api").TesterAPI} TesterAPI */
+/** @typedef {import("./clients-api").ClientsAPI} ClientsAPI */
+
+const tester = /** @type {import("/rpc/client.mjs").Client<TesterAPI>} */ (createClient("/rpc/tester", { batch: true }));
+const clients = /** @type {import("/rpc/client.mjs").Client<ClientsAPI>} */ (createClient("/rpc/clients"));
+
+wire({
+  tester,
+  clients,
+  login: createClient("/rpc/auth/login"),
+  auth: createClient("/rpc/auth"),
+  admin: createClient("/rpc/admin"),
+  local: createClient("/rpc/local"),
+  empty: createClient("/rpc/empty"),
+});
+
+// The fetch button shows batching here: two calls in one tick, one request.
+document.getElementById("btn-add_numbers_fetch")?.addEventListener("click", () =>
+  show("add_numbers_fetch", async () => {
+    const [sum, hello] = await Promise.all([tester.call("add_numbers", [1, 2, 3]), tester.call("add_string", "batch")]);
+    return { sum, hello };
+  }),
+);

@@ -1,0 +1,67 @@
+// @ts-check
+// The buttons of both example pages: each one calls a function and shows its
+// result, or its error, in the <pre> below it.
+
+/**
+ * @typedef {{ call(fn: string, data: unknown): Promise<unknown> }} Caller
+ * @typedef {{ tester: Caller, login: Caller, auth: Caller, admin: Caller, local: Caller, empty: Caller, clients: Caller }} Callers
+ */
+
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+
+/**
+ * Shows a result or an error in out-<name>.
+ * @param {string} name
+ * @param {() => Promise<unknown>} run
+ */
+export async function show(name, run) {
+  const out = $(`out-${name}`);
+  out.className = "out pending";
+  out.textContent = "…";
+  try {
+    const data = await run();
+    out.className = "out ok";
+    out.textContent = `ok: ${JSON.stringify(data)}`;
+    return data;
+  } catch (err) {
+    const e = /** @type {{ status?: number, message?: string, data?: unknown }} */ (err);
+    out.className = "out err";
+    out.textContent = `error ${e.status}: ${e.message}` + (e.data == null ? "" : ` ${JSON.stringify(e.data)}`);
+  }
+}
+
+/** @param {string} text */
+const numbers = (text) => text.split(",").map((s) => Number(s.trim()));
+
+/**
+ * Wires every button to its call.
+ * @param {Callers} c
+ */
+export function wire(c) {
+  /** @type {Record<string, () => Promise<unknown>>} */
+  const actions = {
+    add_numbers: () => c.tester.call("add_numbers", numbers($("numbers").value)),
+    add_string: () => c.tester.call("add_string", $("name").value),
+    login: () => c.login.call("login", null),
+    make_admin: () => c.login.call("make_admin", null),
+    session: () => c.auth.call("session", null),
+    logout: () => c.auth.call("logout", null),
+    create: () => c.clients.call("create", { name: $("client-name").value }),
+    read: () => c.clients.call("read", { client_id: Number($("client-id").value) }),
+    update: () => c.clients.call("update", { client_id: Number($("client-id").value), name: $("client-name").value }),
+    delete: () => c.clients.call("delete", { client_id: Number($("client-id").value) }),
+    add_string_auth_session: () => c.tester.call("add_string_auth_session", $("name").value),
+    add_string_auth_host: () => c.tester.call("add_string_auth_host", $("name").value),
+    admin_add_numbers: () => c.admin.call("add_numbers", numbers($("numbers").value)),
+    local_add_numbers: () => c.local.call("add_numbers", numbers($("numbers").value)),
+    empty: () => c.empty.call("anything", null),
+  };
+  for (const [name, run] of Object.entries(actions)) {
+    $(`btn-${name}`).addEventListener("click", async () => {
+      const data = /** @type {{ client_id?: number } | undefined} */ (await show(name, run));
+      if (name === "create" && data && data.client_id) $("client-id").value = String(data.client_id);
+    });
+  }
+  document.body.dataset.ready = "true";
+}
