@@ -17,6 +17,7 @@ const $ = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
  */
 export async function show(name, run) {
   const out = $(`out-${name}`);
+  out.dataset.label = name;
   out.className = "out pending";
   out.textContent = "…";
   try {

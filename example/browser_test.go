@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/echo-rpc/wrpc/internal/browsertest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// click presses a button and waits for its result in out-<name>.
+func click(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#btn-"+name))))
+	return browsertest.Text(t, ctx, "#out-"+name, func(s string) bool { return s != "" && s != "…" })
+}
+
+// The pages work in a real browser: the script-tag page (/rpc/client.js,
+// wrpc.call and a Flask-RPC-style fetch) and the ES module page
+// (/rpc/client.mjs, createClient), through login, add_numbers, and
+// creating and reading a client.
+func TestBrowserPages(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	for _, path := range []string{"/", "/spa"} {
+		t.Run(strings.Trim(path, "/")+"page", func(t *testing.T) {
+			ctx := browsertest.New(t, 60*time.Second)
+			require.NoError(t, chromedp.Do(ctx,
+				chromedp.Navigate(srv.URL+path),
+				chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)),
+			))
+
+			assert.Equal(t, "error 401: Unauthorized.", click(t, ctx, "add_string_auth_session"))
+			assert.Equal(t, `ok: {"user_id":100}`, click(t, ctx, "login"))
+			assert.Equal(t, `ok: {"logged_in":true,"user_id":100}`, click(t, ctx, "session"))
+			assert.Equal(t, `ok: "Hello World!"`, click(t, ctx, "add_string_auth_session"))
+			assert.Equal(t, "ok: 6", click(t, ctx, "add_numbers"))
+			if path == "/" {
+				assert.Equal(t, "ok: 6", click(t, ctx, "add_numbers_fetch"), "the Flask-RPC style call")
+			} else {
+				assert.Equal(t, `ok: {"sum":6,"hello":"Hello batch!"}`, click(t, ctx, "add_numbers_fetch"), "two calls in one batch")
+			}
+			assert.Equal(t, "error 401: Unauthorized.", click(t, ctx, "admin_add_numbers"))
+			assert.Regexp(t, `^error 403: Unauthorized \(127\.0\.0\.1:\d+\)$`, click(t, ctx, "local_add_numbers"))
+			assert.Equal(t, "error 404: No functions registered.", click(t, ctx, "empty"))
+
+			created := click(t, ctx, "create")
+			assert.Regexp(t, `^ok: \{"client_id":\d+,"name":"Ada Lovelace","created_at":"[^"]+","updated_at":"[^"]+"\}$`, created)
+			read := click(t, ctx, "read")
+			assert.Equal(t, created, read, "read answers the client just created")
+
+			assert.Equal(t, "ok: null", click(t, ctx, "logout"))
+			assert.Equal(t, "error 401: Unauthorized.", click(t, ctx, "session"))
+			browsertest.Screenshot(t, ctx, "example-"+strings.Trim(path, "/")+"page")
+		})
+	}
+}
+
+// attackPage tries to make the visitor's browser create a client in the
+// app at target, with the visitor's cookies: a fetch with a JSON body and
+// credentials, a no-cors fetch with a text/plain body, and an
+// auto-submitted text/plain form. It writes what the fetches saw.
+const attackPage = `<!doctype html><title>attack</title>
+<p id="json">pending</p><p id="nocors">pending</p><p id="form">pending</p>
+<iframe name="sink" id="sink"></iframe>
+<form id="f" method="POST" action="%[1]s/rpc/clients" enctype="text/plain" target="sink">
+<input name='{"weerpc":1.1,"function":"create","data":{"name":"evil-form","x":"' value='"}}'>
+</form>
+<script>
+const body = JSON.stringify({weerpc: 1.1, function: "create", data: {name: "evil-json"}});
+fetch("%[1]s/rpc/clients", {method: "POST", credentials: "include", headers: {"Content-Type": "application/json"}, body})
+  .then(r => r.text().then(t => document.getElementById("json").textContent = "answered " + r.status + " " + t))
+  .catch(e => document.getElementById("json").textContent = "blocked: " + e.name);
+fetch("%[1]s/rpc/clients", {method: "POST", mode: "no-cors", credentials: "include", headers: {"Content-Type": "text/plain"}, body: body.replace("evil-json", "evil-nocors")})
+  .then(r => document.getElementById("nocors").textContent = "sent (opaque)")
+  .catch(e => document.getElementById("nocors").textContent = "blocked: " + e.name);
+document.getElementById("sink").addEventListener("load", () => document.getElementById("form").textContent = "submitted");
+document.getElementById("f").submit();
+</script>`
+
+// posts records what reached the app from the browser: each POST's path,
+// Origin, Content-Type and status.
+type posts struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (p *posts) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusWriter{ResponseWriter: w, status: 200}
+		h.ServeHTTP(rec, r)
+		if r.Method == http.MethodPost && r.Header.Get("Origin") != "" { // from a browser
+			p.mu.Lock()
+			p.seen = append(p.seen, fmt.Sprintf("%s %s %s %d", r.URL.Path, r.Header.Get("Origin"), r.Header.Get("Content-Type"), rec.status))
+			p.mu.Unlock()
+		}
+	})
+}
+
+func (p *posts) list() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.seen...)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// A page on another origin cannot make a logged-in visitor's browser call
+// the app: the JSON fetch is stopped by the browser's CORS preflight (the
+// app answers it without CORS headers), and the no-cors fetch and the
+// text/plain form reach the app only to be refused by its origin check.
+// Nothing is created. From the app's own origin, the JSON call succeeds.
+func TestBrowserCrossOriginRefused(t *testing.T) {
+	app, err := NewApp(Config{DB: filepath.Join(t.TempDir(), "clients.db"), SessionKeys: [][]byte{[]byte("test session key 0123456789abcdef")}})
+	require.NoError(t, err)
+	defer app.Close()
+	var seen posts
+	mux := http.NewServeMux()
+	mux.Handle("/", seen.wrap(app))
+	appSrv := httptest.NewServer(mux)
+	defer appSrv.Close()
+	mux.HandleFunc("/same-origin-attack", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, attackPage, "")
+	})
+
+	// The attacker's site: localhost, another port, so another site.
+	_, port, _ := net.SplitHostPort(appSrv.Listener.Addr().String())
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, attackPage, "http://127.0.0.1:"+port)
+	}))
+	defer attacker.Close()
+	attackerURL := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1)
+
+	ctx := browsertest.New(t, 60*time.Second)
+	// The visitor is logged in to the app.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(appSrv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`))))
+	assert.Equal(t, `ok: {"user_id":100}`, click(t, ctx, "login"))
+
+	// The visitor opens the attacker's page.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(attackerURL+"/")))
+	done := func(s string) bool { return s != "pending" }
+	assert.Equal(t, "blocked: TypeError", browsertest.Text(t, ctx, "#json", done), "the preflight fails")
+	assert.Equal(t, "sent (opaque)", browsertest.Text(t, ctx, "#nocors", done))
+	assert.Equal(t, "submitted", browsertest.Text(t, ctx, "#form", done))
+	browsertest.Screenshot(t, ctx, "cross-origin-attack")
+
+	attackOrigin := strings.TrimSuffix(attackerURL, "/")
+	assert.Eventually(t, func() bool { return len(seen.list()) >= 3 }, 5*time.Second, 20*time.Millisecond)
+	assert.ElementsMatch(t, []string{
+		"/rpc/auth/login self application/json 200", // the visitor's own login
+		"/rpc/clients " + attackOrigin + " text/plain 403",
+		"/rpc/clients " + attackOrigin + " text/plain 403",
+	}, normalizeOrigins(seen.list(), appSrv.URL), "only refused requests reached the app from the attacker")
+
+	// Nothing was created.
+	c := newCaller(t, appSrv)
+	for id := 1; id <= 3; id++ {
+		r := c.call("/rpc/clients", "read", fmt.Sprintf(`{"client_id":%d}`, id), "")
+		assert.False(t, r.OK, "client %d exists", id)
+	}
+
+	// The same page served by the app itself: the JSON call succeeds, and
+	// the text/plain form and fetch are refused for their content type.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(appSrv.URL+"/same-origin-attack")))
+	assert.Regexp(t, `^answered 200 \{"weerpc":1.1,"ok":true,"message":null,"data":\{"client_id":1,"name":"evil-json"`, browsertest.Text(t, ctx, "#json", done))
+	assert.Eventually(t, func() bool { return len(seen.list()) >= 6 }, 5*time.Second, 20*time.Millisecond)
+	last := normalizeOrigins(seen.list()[3:], appSrv.URL)
+	assert.ElementsMatch(t, []string{
+		"/rpc/clients self application/json 200",
+		"/rpc/clients self text/plain 415",
+		"/rpc/clients self text/plain 415",
+	}, last)
+}
+
+// normalizeOrigins writes the app's own origin as "self".
+func normalizeOrigins(lines []string, self string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.Replace(l, " "+self+" ", " self ", 1)
+	}
+	return out
+}
