@@ -18,9 +18,12 @@ import (
 // it. It encodes as {"weerpc": 1.1, "function": ..., "data": ...}, or with
 // the key "wrpc" and 1.0 when Version is [Version10].
 type Request struct {
-	Version  Version
+	// Version is the dialect; the zero value is Version11.
+	Version Version
+	// Function is the name of the function to call.
 	Function string
-	Data     any
+	// Data is the call's data, encoded with encoding/json.
+	Data any
 }
 
 // NewRequest returns a weeRPC 1.1 request for function with data.
