@@ -36,9 +36,11 @@ jstest:
 bench:
 	go test -run '^$$' -bench . -benchmem ./echorpc
 
-# Rebuild the embedded browser client after changing jsclient/.
+# Rebuild the embedded browser client and its type declarations after
+# changing jsclient/, and the example's TypeScript after changing its handlers.
 generate:
 	go generate ./...
+	npx tsc -p tsconfig.json
 
 run:
 	go run ./example
