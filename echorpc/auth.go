@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/securecookie"
@@ -16,50 +17,47 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// SessionKey is a session rule: the session's value at Key must equal one
-// of the allowed values. Make one with [SessionKeyIn].
-type SessionKey struct {
-	// Key is the session key, as set in sessions.Session.Values.
-	Key string
-	// Values are the allowed values.
-	Values []any
-}
-
-// SessionKeyIn returns a rule that the session's value at key equals one of
-// values. Values compare as JSON would: true matches true, and 100 matches
-// 100 whether it is stored as an int or a float64. A missing key never
-// matches.
-func SessionKeyIn(key string, values ...any) SessionKey {
-	return SessionKey{Key: key, Values: values}
-}
-
-// sessionRule is a SessionKey with its values encoded once, at start-up.
+// sessionRule is one key of a session rule, with its allowed values
+// encoded once, at start-up.
 type sessionRule struct {
 	key    string
 	values [][]byte
 }
 
-func compileSessionKeys(keys []SessionKey) []sessionRule {
+// compileSessionRules compiles Config.SessionAuth, in key order so that
+// checks run in the same order every time.
+func compileSessionRules(auth map[string][]any) []sessionRule {
+	keys := make([]string, 0, len(auth))
+	for k := range auth {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	rules := make([]sessionRule, 0, len(keys))
 	for _, k := range keys {
-		if k.Key == "" {
-			panic("echorpc: a SessionKey has an empty Key")
-		}
-		r := sessionRule{key: k.Key}
-		for _, v := range k.Values {
-			b, err := json.Marshal(v)
-			if err != nil {
-				panic(fmt.Sprintf("echorpc: session key %q: value %v cannot be encoded as JSON: %v", k.Key, v, err))
-			}
-			r.values = append(r.values, b)
-		}
-		rules = append(rules, r)
+		rules = append(rules, compileSessionRule(k, auth[k]))
 	}
 	return rules
 }
 
-// holds reports whether the session satisfies the rule. Comparing the JSON
-// encodings never panics, whatever the stored value is.
+func compileSessionRule(key string, values []any) sessionRule {
+	if key == "" {
+		panic("echorpc: a session rule has an empty key")
+	}
+	r := sessionRule{key: key}
+	for _, v := range values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("echorpc: session key %q: value %v cannot be encoded as JSON: %v", key, v, err))
+		}
+		r.values = append(r.values, b)
+	}
+	return r
+}
+
+// holds reports whether the session satisfies the rule. Values compare as
+// JSON would: true matches true, and 100 matches 100 whether it is stored
+// as an int or a float64; comparing the encodings never panics, whatever
+// the stored value is. A missing key never matches.
 func (r sessionRule) holds(s *sessions.Session) bool {
 	v, ok := s.Values[r.key]
 	if !ok {
@@ -221,6 +219,47 @@ type rules struct {
 	session []sessionRule
 	hosts   []hostRule
 	remote  []netip.Prefix
+}
+
+// caller answers the rules for one request. It reads the session at most
+// once, and only when a session rule asks.
+type caller struct {
+	c           echo.Context
+	sessionName string
+	sess        *sessions.Session
+	sessErr     error
+}
+
+// check applies rs in Flask-RPC's order (session, then host, then
+// address) and returns the first failure: 401 for a session rule, 403 for
+// a host or address, 500 when the session cannot be read (logged once).
+func (k *caller) check(rs *rules) *Error {
+	if len(rs.session) > 0 {
+		if k.sess == nil && k.sessErr == nil {
+			if k.sess, k.sessErr = loadSession(k.c, k.sessionName); k.sessErr != nil {
+				k.c.Logger().Error(k.sessErr.Error())
+			}
+		}
+		if k.sessErr != nil {
+			return errInternal
+		}
+		for _, rule := range rs.session {
+			if !rule.holds(k.sess) {
+				return errUnauthorized
+			}
+		}
+	}
+	if len(rs.hosts) > 0 {
+		if host := requestHost(k.c.Request()); !hostAllowed(rs.hosts, host) {
+			return errForbidden(host)
+		}
+	}
+	if len(rs.remote) > 0 {
+		if addr, raw := remoteAddr(k.c); !remoteAllowed(rs.remote, addr) {
+			return errForbidden(raw)
+		}
+	}
+	return nil
 }
 
 // originGuard refuses cross-origin browser requests; see

@@ -67,23 +67,23 @@ func sessionServer(t *testing.T, store sessions.Store) *echo.Echo {
 		}
 		return s.Save(c.Request(), c.Response())
 	})
-	echo2 := func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(data, "") }
+	echo2 := echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", data) })
 	echorpc.New(e, echorpc.Config{
 		Prefix:      "/rpc/user",
-		SessionAuth: []echorpc.SessionKey{echorpc.SessionKeyIn("logged_in", true)},
+		SessionAuth: map[string][]any{"logged_in": {true}},
 		Functions:   echorpc.Funcs{"echo": echo2},
 	})
 	echorpc.New(e, echorpc.Config{
 		Prefix: "/rpc/admin",
-		SessionAuth: []echorpc.SessionKey{
-			echorpc.SessionKeyIn("logged_in", true),
-			echorpc.SessionKeyIn("user_type", "admin", "root"),
+		SessionAuth: map[string][]any{
+			"logged_in": {true},
+			"user_type": {"admin", "root"},
 		},
 		Functions: echorpc.Funcs{"echo": echo2},
 	})
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc/open"}).
 		Functions(echorpc.Funcs{"open": echo2}).
-		Functions(echorpc.Funcs{"user_100": echo2}, echorpc.WithSessionAuth(echorpc.SessionKeyIn("user_id", 100)))
+		Functions(echorpc.Funcs{"user_100": echo2}, echorpc.WithSessionAuth("user_id", 100))
 	return e
 }
 
@@ -271,7 +271,7 @@ func flipLast(s string) string {
 func TestHostAuth(t *testing.T) {
 	e := echo.New()
 	e.Logger.SetOutput(testWriter{t})
-	echo2 := func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(data, "") }
+	echo2 := echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", data) })
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc/local", HostAuth: []string{"127.0.0.1:5000", "Example.com", "[::1]:5000"},
 		Functions: echorpc.Funcs{"echo": echo2}})
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc/tester"}).
@@ -299,8 +299,8 @@ func TestHostAuth(t *testing.T) {
 		{name: "403-https-port-on-http", whenPath: "/rpc/local", whenFunction: "echo", whenHost: "example.com:443", expectStatus: 403,
 			expectBody: `{"weerpc":1.1,"ok":false,"message":"Unauthorized (example.com:443)","data":null}`},
 		{name: "200-ipv6", whenPath: "/rpc/local", whenFunction: "echo", whenHost: "[::1]:5000", expectStatus: 200, expectBody: okReply},
-		{name: "403-message-cut-to-255", whenPath: "/rpc/local", whenFunction: "echo", whenHost: long, expectStatus: 403,
-			expectBody: `{"weerpc":1.1,"ok":false,"message":"Unauthorized (` + long[:255] + `)","data":null}`},
+		{name: "403-message-cut-to-128", whenPath: "/rpc/local", whenFunction: "echo", whenHost: long, expectStatus: 403,
+			expectBody: `{"weerpc":1.1,"ok":false,"message":"Unauthorized (` + long[:128] + `…)","data":null}`},
 		{name: "200-scoped-open", whenPath: "/rpc/tester", whenFunction: "open", whenHost: "evil.example", expectStatus: 200, expectBody: okReply},
 		{name: "403-scoped", whenPath: "/rpc/tester", whenFunction: "local", whenHost: "evil.example", expectStatus: 403,
 			expectBody: `{"weerpc":1.1,"ok":false,"message":"Unauthorized (evil.example)","data":null}`},
@@ -321,7 +321,7 @@ func TestHostAuth(t *testing.T) {
 }
 
 func TestRemoteAuth(t *testing.T) {
-	echo2 := func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(data, "") }
+	echo2 := echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", data) })
 	newServer := func(extractor echo.IPExtractor) *echo.Echo {
 		e := echo.New()
 		e.IPExtractor = extractor
@@ -394,7 +394,7 @@ func TestSetupPanics(t *testing.T) {
 		{name: "bad-origin-path", givenConfig: echorpc.Config{TrustedOrigins: []string{"https://app.example.com/path"}}, expectPanic: `echorpc: trusted origin "https://app.example.com/path"`},
 		{name: "bad-origin-no-scheme", givenConfig: echorpc.Config{TrustedOrigins: []string{"app.example.com"}}, expectPanic: `echorpc: trusted origin "app.example.com"`},
 		{name: "empty-host", givenConfig: echorpc.Config{HostAuth: []string{""}}, expectPanic: `echorpc: an allowed host is empty`},
-		{name: "empty-session-key", givenConfig: echorpc.Config{SessionAuth: []echorpc.SessionKey{echorpc.SessionKeyIn("", true)}}, expectPanic: `echorpc: a SessionKey has an empty Key`},
+		{name: "empty-session-key", givenConfig: echorpc.Config{SessionAuth: map[string][]any{"": {true}}}, expectPanic: `echorpc: a session rule has an empty key`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,13 +418,13 @@ func TestCrossOrigin(t *testing.T) {
 		e.Use(session.Middleware(sessions.NewCookieStore(hashKey)))
 		cfg.Prefix = "/rpc"
 		rpc := echorpc.New(e, cfg)
-		rpc.Functions(echorpc.Funcs{"echo": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		rpc.Functions(echorpc.Funcs{"echo": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			calls++
 			s, _ := session.Get("session", c)
 			s.Values["touched"] = true
 			_ = s.Save(c.Request(), c.Response())
-			return echorpc.Success(data, "")
-		}})
+			return echorpc.Success("", data)
+		})})
 		return e
 	}
 	const forbidden = `{"weerpc":1.1,"ok":false,"message":"Forbidden: the request came from another origin.","data":null}`

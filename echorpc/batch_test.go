@@ -15,7 +15,7 @@ func TestBatch(t *testing.T) {
 		e.Logger.SetOutput(testWriter{t})
 		rpc := echorpc.New(e, echorpc.Config{Prefix: "/rpc", MaxBatch: maxBatch})
 		rpc.Functions(testFuncs(nil))
-		rpc.Functions(echorpc.Funcs{"local": func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(data, "") }},
+		rpc.Functions(echorpc.Funcs{"local": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", data) })},
 			echorpc.WithHostAuth("127.0.0.1:5000"))
 		return e
 	}

@@ -46,7 +46,7 @@ func TestConcurrentSessions(t *testing.T) {
 			}
 			return s.Values["user_id"], nil
 		}),
-	}, echorpc.WithSessionAuth(echorpc.SessionKeyIn("logged_in", true)))
+	}, echorpc.WithSessionAuth("logged_in", true))
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 
@@ -59,7 +59,7 @@ func TestConcurrentSessions(t *testing.T) {
 			defer wg.Done()
 			jar, _ := cookiejar.New(nil)
 			c := &echorpc.Client{Endpoint: srv.URL + "/rpc", HTTPClient: &http.Client{Jar: jar}}
-			anon := echorpc.NewClient(srv.URL + "/rpc")
+			anon := (&echorpc.Client{Endpoint: srv.URL + "/rpc"})
 			ctx := context.Background()
 			check := func(err error) {
 				if err != nil {
@@ -101,7 +101,7 @@ func TestConcurrentSessions(t *testing.T) {
 func TestRegisterWhileServing(t *testing.T) {
 	e := echo.New()
 	rpc := echorpc.New(e, echorpc.Config{Prefix: "/rpc"})
-	nop := func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(data, "") }
+	nop := echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", data) })
 	rpc.Functions(echorpc.Funcs{"f0": nop})
 	var wg sync.WaitGroup
 	wg.Add(2)

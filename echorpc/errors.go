@@ -1,9 +1,14 @@
 package echorpc
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
 )
 
 // Error is a weeRPC failure: the envelope's message and data, with the HTTP
@@ -29,27 +34,94 @@ type Error struct {
 
 // Error returns the message and the status, prefixed with "wrpc: ".
 func (e *Error) Error() string {
-	return "wrpc: " + e.Message + " (HTTP " + strconv.Itoa(e.status()) + ")"
-}
-
-// status returns the HTTP status to send: 200 when unset.
-func (e *Error) status() int {
-	if e.Status == 0 {
-		return http.StatusOK
+	s := e.Status
+	if s == 0 {
+		s = http.StatusOK
 	}
-	return e.Status
+	return "wrpc: " + e.Message + " (HTTP " + strconv.Itoa(s) + ")"
 }
 
-// FailWith returns an application failure with a message and data, for a
-// typed handler to return as its error.
-func FailWith(message string, data any) *Error {
-	return &Error{Message: message, Data: data}
-}
-
-// Failf returns an application failure whose message is formatted as with
-// fmt.Sprintf, and whose data is null.
+// Failf returns an application failure, for a typed handler to return as
+// its error: ok:false, HTTP 200, a message formatted as with fmt.Sprintf
+// and null data. For data, return an [*Error] literal.
 func Failf(format string, args ...any) *Error {
 	return &Error{Message: fmt.Sprintf(format, args...)}
+}
+
+// statusOf is the one place where a call's outcome becomes an HTTP status:
+// an unexpected error is 500, or 504 when it is a context deadline (the
+// call's own, see Config.Timeout) or 503 when the server is shutting down;
+// an answer's own status stands, 200 when unset.
+func statusOf(r *Result) int {
+	switch {
+	case r.Err == nil && r.Status == 0:
+		return http.StatusOK
+	case r.Err == nil:
+		return r.Status
+	case errors.Is(r.Err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.Is(r.Err, http.ErrServerClosed):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// classOf sorts an answer for metrics and traces, by its status.
+func classOf(status int, ok bool) string {
+	switch {
+	case status < 300 && ok:
+		return "ok"
+	case status < 400:
+		return "failed"
+	case status == http.StatusUnauthorized:
+		return "unauthorized"
+	case status == http.StatusForbidden:
+		return "forbidden"
+	case status == http.StatusNotFound:
+		return "not_found"
+	case status == http.StatusMethodNotAllowed, status == http.StatusNotAcceptable:
+		return "method"
+	case status == http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case status == http.StatusUnsupportedMediaType:
+		return "unsupported"
+	case status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:
+		return "overloaded"
+	case status == http.StatusGatewayTimeout:
+		return "deadline"
+	case status >= 500:
+		return "internal"
+	}
+	return "invalid"
+}
+
+// outcomeOf sorts a typed handler's error: an [*Error] is an application
+// failure; an *echo.HTTPError is answered with its code and message (a
+// message that is not a string goes into data), its Internal error logged
+// by the caller of this function; anything else is unexpected (Err).
+func outcomeOf(err error) Result {
+	var e *Error
+	if errors.As(err, &e) {
+		return Result{Response: Response{Message: e.Message, Data: e.Data}, Status: e.Status}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code >= 400 && he.Code < 600 {
+		res := Result{Status: he.Code}
+		switch m := he.Message.(type) {
+		case string:
+			res.Message = m
+		case nil:
+			res.Message = http.StatusText(he.Code)
+		default:
+			res.Message = http.StatusText(he.Code)
+			res.Data = m
+		}
+		if res.Message == "" {
+			res.Message = "HTTP " + strconv.Itoa(he.Code)
+		}
+		return res
+	}
+	return Result{Err: err}
 }
 
 // The protocol's failures. Where Flask-RPC answered with an envelope, its
@@ -71,14 +143,44 @@ var (
 	errMethod        = &Error{Status: http.StatusMethodNotAllowed, Message: "Method not allowed: weeRPC requests use POST."}
 	errInternal      = &Error{Status: http.StatusInternalServerError, Message: "Internal error."}
 	errDeadline      = &Error{Status: http.StatusGatewayTimeout, Message: "Deadline exceeded."}
+	errShutdown      = &Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down."}
+	errOverloaded    = &Error{Status: http.StatusServiceUnavailable, Message: "Server is busy: try again later."}
 	errTimeoutHeader = &Error{Status: http.StatusBadRequest, Message: "Invalid " + TimeoutHeader + " header."}
 	errReadBody      = &Error{Status: http.StatusBadRequest, Message: "Request body could not be read."}
 )
 
+// errorFor is the failure an unexpected error is answered with.
+func errorFor(status int) *Error {
+	switch status {
+	case http.StatusGatewayTimeout:
+		return errDeadline
+	case http.StatusServiceUnavailable:
+		return errShutdown
+	}
+	return errInternal
+}
+
+// echoLimit is the most bytes of caller input that a message repeats.
+const echoLimit = 128
+
+// echoed cuts caller input (a key, a host, an address) that a message
+// repeats to echoLimit bytes, on a rune boundary, marking the cut with "…".
+// Every message that quotes the caller goes through it.
+func echoed(s string) string {
+	if len(s) <= echoLimit {
+		return s
+	}
+	cut := echoLimit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // errRepeatedKey refuses a top-level key given twice, which encoding/json
 // would silently resolve to the last one.
 func errRepeatedKey(key []byte) *Error {
-	return &Error{Status: http.StatusBadRequest, Message: "Request repeats the key " + string(appendString(nil, string(key))) + "."}
+	return &Error{Status: http.StatusBadRequest, Message: "Request repeats the key " + string(appendString(nil, echoed(string(key)))) + "."}
 }
 
 // errBatchTooLarge refuses a batch of more than max calls, whole.
@@ -87,10 +189,7 @@ func errBatchTooLarge(max int) *Error {
 }
 
 // errForbidden refuses a request whose host or address is not allowed,
-// naming what was refused (cut to 255 bytes).
+// naming what was refused.
 func errForbidden(what string) *Error {
-	if len(what) > 255 {
-		what = what[:255]
-	}
-	return &Error{Status: http.StatusForbidden, Message: "Unauthorized (" + what + ")"}
+	return &Error{Status: http.StatusForbidden, Message: "Unauthorized (" + echoed(what) + ")"}
 }

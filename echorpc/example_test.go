@@ -30,7 +30,7 @@ func ExampleNew() {
 	e := echo.New()
 	rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{})
 	rpc.Functions(echorpc.Funcs{
-		"add_numbers": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		"add_numbers": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			var numbers []float64
 			if err := json.Unmarshal(data, &numbers); err != nil {
 				return echorpc.Fail("Invalid data type.", map[string]string{"data": "list"})
@@ -39,8 +39,8 @@ func ExampleNew() {
 			for _, n := range numbers {
 				sum += n
 			}
-			return echorpc.Success(sum, "add_numbers")
-		},
+			return echorpc.Success("add_numbers", sum)
+		}),
 	})
 	srv := httptest.NewServer(e)
 	defer srv.Close()
@@ -80,7 +80,7 @@ func ExampleFunc() {
 	}
 	hello := echorpc.Func(func(c echo.Context, in greeting) (string, error) {
 		if in.Name == "" {
-			return "", echorpc.FailWith("Name is required.", map[string]string{"field": "name"})
+			return "", &echorpc.Error{Message: "Name is required.", Data: map[string]string{"field": "name"}}
 		}
 		return "Hello " + in.Name + "!", nil
 	})
@@ -112,7 +112,7 @@ func ExampleClient_Call() {
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 
-	client := echorpc.NewClient(srv.URL + "/rpc")
+	client := (&echorpc.Client{Endpoint: srv.URL + "/rpc"})
 	var sum int
 	if err := client.Call(context.Background(), "add_numbers", []int{1, 2, 3}, &sum); err != nil {
 		fmt.Println(err)

@@ -102,7 +102,7 @@ func TestClientGoesAway(t *testing.T) {
 		<-started
 		cancel()
 	}()
-	err := echorpc.NewClient(srv.URL+"/rpc").Call(ctx, "block", nil, nil)
+	err := (&echorpc.Client{Endpoint: srv.URL+"/rpc"}).Call(ctx, "block", nil, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	select {
 	case err := <-returned:
@@ -120,8 +120,8 @@ func TestPanicKeepsConnection(t *testing.T) {
 	e := echo.New()
 	e.Logger.SetOutput(log)
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
-		"panic": func(c echo.Context, data json.RawMessage) echorpc.Response { panic("kaboom") },
-		"echo":  func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(data, "") },
+		"panic": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { panic("kaboom") }),
+		"echo":  echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", data) }),
 	})
 	srv := httptest.NewUnstartedServer(e)
 	var conns int
@@ -161,7 +161,7 @@ func TestAbortHandler(t *testing.T) {
 	e := echo.New()
 	e.Logger.SetOutput(io.Discard)
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
-		"abort": func(c echo.Context, data json.RawMessage) echorpc.Response { panic(http.ErrAbortHandler) },
+		"abort": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { panic(http.ErrAbortHandler) }),
 	})
 	srv := httptest.NewServer(e)
 	defer srv.Close()

@@ -26,10 +26,10 @@ func FuzzRequest(f *testing.F) {
 	e := echo.New()
 	e.Logger.SetOutput(io.Discard)
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc", BodyLimit: 4096, MaxDepth: 16}).Functions(echorpc.Funcs{
-		"f": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		"f": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			calls.Add(1)
-			return echorpc.Success(data, "")
-		},
+			return echorpc.Success("", data)
+		}),
 		"typed": echorpc.Func(func(c echo.Context, in struct {
 			A int      `json:"a"`
 			B []string `json:"b"`

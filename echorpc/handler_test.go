@@ -31,21 +31,21 @@ func testFuncs(calls *int) echorpc.Funcs {
 			}
 			return sum, nil
 		}),
-		"echo": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		"echo": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			count()
-			return echorpc.Success(data, "echoed")
-		},
-		"nothing": func(c echo.Context, data json.RawMessage) echorpc.Response {
+			return echorpc.Success("echoed", data)
+		}),
+		"nothing": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			count()
-			return echorpc.Success(nil, "")
-		},
-		"fail": func(c echo.Context, data json.RawMessage) echorpc.Response {
+			return echorpc.Success("", nil)
+		}),
+		"fail": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			count()
 			return echorpc.Fail("Invalid data type.", map[string]string{"data": "list"})
-		},
+		}),
 		"fail_typed": echorpc.Func(func(c echo.Context, in string) (string, error) {
 			count()
-			return "", echorpc.FailWith("No such thing.", in)
+			return "", &echorpc.Error{Message: "No such thing.", Data: in}
 		}),
 		"failf": echorpc.Func(func(c echo.Context, in int) (int, error) {
 			count()
@@ -59,10 +59,10 @@ func testFuncs(calls *int) echorpc.Funcs {
 			count()
 			return nil, errors.New("secret database password leaked")
 		}),
-		"panic": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		"panic": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			count()
 			panic("secret panic text")
-		},
+		}),
 		"deadline": echorpc.Func(func(c echo.Context, in any) (any, error) {
 			count()
 			return nil, context.DeadlineExceeded
@@ -272,7 +272,8 @@ func TestNoFunctions(t *testing.T) {
 
 func TestMethods(t *testing.T) {
 	e := newTestServer(t, echorpc.Config{Prefix: "/rpc"}, nil)
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead} {
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead,
+		http.MethodConnect, http.MethodTrace, "PROPFIND", "REPORT", "PURGE", "FOO"} {
 		t.Run("405-"+method, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, httptest.NewRequest(method, "/rpc", nil))
@@ -289,6 +290,55 @@ func TestMethods(t *testing.T) {
 		e.ServeHTTP(rec, httptest.NewRequest(http.MethodOptions, "/rpc", nil))
 		assert.Equal(t, http.StatusNoContent, rec.Code)
 		assert.Equal(t, "OPTIONS, POST", rec.Header().Get("Allow"))
+	})
+}
+
+func TestPrefix(t *testing.T) {
+	nop := echorpc.Funcs{"echo": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", data) })}
+	t.Run("panics", func(t *testing.T) {
+		tests := []struct {
+			name        string
+			givenGroup  bool
+			givenPrefix string
+			expectPanic string
+		}{
+			{name: "echo-without-prefix", givenPrefix: "", expectPanic: `echorpc: New on an *echo.Echo needs a Prefix, such as "/rpc": without one the instance would take over the app's root`},
+			{name: "echo-root", givenPrefix: "/", expectPanic: `echorpc: New on an *echo.Echo needs a Prefix, such as "/rpc": without one the instance would take over the app's root`},
+			{name: "query", givenPrefix: "/rpc?x=1", expectPanic: `echorpc: prefix "/rpc?x=1" has a query or fragment: give a path`},
+			{name: "fragment", givenGroup: true, givenPrefix: "/rpc#top", expectPanic: `echorpc: prefix "/rpc#top" has a query or fragment: give a path`},
+			{name: "relative", givenGroup: true, givenPrefix: "rpc", expectPanic: `echorpc: prefix "rpc" must start with /`},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				e := echo.New()
+				var r echorpc.Router = e
+				if tt.givenGroup {
+					r = e.Group("/app")
+				}
+				assert.PanicsWithValue(t, tt.expectPanic, func() { echorpc.New(r, echorpc.Config{Prefix: tt.givenPrefix}) })
+			})
+		}
+	})
+	t.Run("group-root", func(t *testing.T) {
+		e := echo.New()
+		echorpc.New(e.Group("/rpc/open"), echorpc.Config{Functions: nop})
+		assert.Equal(t, http.StatusOK, post(e, "/rpc/open", "application/json", `{"weerpc":1.1,"function":"echo"}`).Code)
+	})
+	t.Run("trailing-slash-dropped", func(t *testing.T) {
+		e := echo.New()
+		echorpc.New(e, echorpc.Config{Prefix: "/open/", Functions: nop})
+		assert.Equal(t, http.StatusOK, post(e, "/open", "application/json", `{"weerpc":1.1,"function":"echo"}`).Code)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/open/client.js", nil))
+		assert.Equal(t, http.StatusOK, rec.Code)
+	})
+	t.Run("app-index-untouched", func(t *testing.T) {
+		e := echo.New()
+		e.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "index") })
+		echorpc.New(e, echorpc.Config{Prefix: "/rpc", Functions: nop})
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		assert.Equal(t, "index", rec.Body.String())
 	})
 }
 
@@ -320,7 +370,7 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestRegistration(t *testing.T) {
-	nop := func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(nil, "") }
+	nop := echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("", nil) })
 	tests := []struct {
 		name        string
 		whenFuncs   []echorpc.Funcs
@@ -329,10 +379,8 @@ func TestRegistration(t *testing.T) {
 		{name: "twice", whenFuncs: []echorpc.Funcs{{"a": nop}, {"a": nop}}, expectPanic: `echorpc: function "a" is registered twice`},
 		{name: "empty-name", whenFuncs: []echorpc.Funcs{{"": nop}}, expectPanic: `echorpc: a function has an empty name`},
 		{name: "nil", whenFuncs: []echorpc.Funcs{{"b": nil}}, expectPanic: `echorpc: function "b" is nil`},
-		{name: "nil-func", whenFuncs: []echorpc.Funcs{{"c": (func(echo.Context, json.RawMessage) echorpc.Response)(nil)}}, expectPanic: `echorpc: function "c" is nil`},
+		{name: "nil-func", whenFuncs: []echorpc.Funcs{{"c": echorpc.RawFunc(nil)}}, expectPanic: `echorpc: function "c" is nil`},
 		{name: "nil-typed", whenFuncs: []echorpc.Funcs{{"d": echorpc.Func[int, int](nil)}}, expectPanic: `echorpc: function "d" is nil`},
-		{name: "wrong-type", whenFuncs: []echorpc.Funcs{{"e": func(data any) any { return nil }}},
-			expectPanic: `echorpc: function "e" has type func(interface {}) interface {}; want func(echo.Context, json.RawMessage) echorpc.Response or echorpc.Func(...)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

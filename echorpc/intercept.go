@@ -1,11 +1,11 @@
 package echorpc
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -27,61 +27,59 @@ const FunctionKey = "echorpc.function"
 
 // Call is one call, as interceptors see it.
 type Call struct {
-	// Function is the registered name of the function called.
+	// Instance is the path of the instance's route, such as "/rpc/tester".
+	Instance string
+	// Function is the registered name of the function called; "" when the
+	// request was refused before it named a registered function.
 	Function string
-	// Data is the request's data, as raw JSON ("null" when absent).
+	// Data is the request's data, as raw JSON ("null" when absent; nil for
+	// a request refused before its data was read).
 	Data json.RawMessage
+	// Rejected is set for a request that was refused before its function
+	// ran (origin, rules, content type, body, version, unknown function,
+	// limits, load shedding, an expired deadline): next then only returns
+	// the refusal. Interceptors see every answer, refusals included.
+	Rejected bool
+	// Stream is set for a streaming function (see [Stream]): next returns
+	// when the stream has ended, with Result.Items the number of items sent.
+	Stream bool
+
+	refusal *Error // why a Rejected call was refused
 }
 
 // Result is what a call produced.
 type Result struct {
 	// Response is the answer: ok, message and data.
 	Response
-	// Status is the HTTP status of an answer; 0 means 200.
+	// Status is the HTTP status of the answer. Interceptors see it set: the
+	// call's status as it will be sent (504 for an exceeded deadline, 500
+	// for an error or panic).
 	Status int
 	// Err is an unexpected error, or a recovered panic: it is logged and
 	// answered 500, or 504 when it is a context deadline.
 	Err error
+	// Items is the number of items a stream sent.
+	Items int
 }
 
-// HTTPStatus returns the HTTP status the result is answered with.
-func (r Result) HTTPStatus() int {
-	switch {
-	case r.Err != nil && errors.Is(r.Err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout
-	case r.Err != nil:
-		return http.StatusInternalServerError
-	case r.Status == 0:
-		return http.StatusOK
-	}
-	return r.Status
-}
-
-// Class sorts the result for metrics: "ok"; "failed" for an application
-// failure (ok:false with a 2xx status); "invalid" for data the handler
-// refused with a 4xx status; "deadline" for 504; "internal" for other
-// errors and panics.
+// Class sorts the result for metrics and traces: "ok"; "failed" for an
+// application failure (ok:false with a 2xx status); for refusals and
+// errors, by status: "invalid" (400 and other 4xx), "unauthorized" (401),
+// "forbidden" (403), "not_found" (404), "method" (405, 406), "too_large"
+// (413), "unsupported" (415), "overloaded" (429, 503), "deadline" (504),
+// "internal" (500 and other 5xx).
 func (r Result) Class() string {
-	switch s := r.HTTPStatus(); {
-	case s == http.StatusGatewayTimeout:
-		return "deadline"
-	case s >= 500:
-		return "internal"
-	case s >= 400:
-		return "invalid"
-	case !r.OK:
-		return "failed"
-	}
-	return "ok"
+	return classOf(statusOf(&r), r.OK && r.Err == nil)
 }
 
 // CallFunc runs one call.
 type CallFunc func(c echo.Context, call Call) Result
 
 // Interceptor wraps calls: given the next CallFunc, it returns one that runs
-// around it, as Echo middleware wraps handlers. It runs after the
-// protocol's checks and the rules, for calls that reached a function, and
-// sees a handler's panic as a Result with Err set.
+// around it, as Echo middleware wraps handlers. It sees each call's
+// function, data and result, a handler's panic as a Result with Err set,
+// and also each refusal (Call.Rejected), so metrics and audit logs count
+// every answer.
 //
 //	timing := func(next echorpc.CallFunc) echorpc.CallFunc {
 //		return func(c echo.Context, call echorpc.Call) echorpc.Result {
@@ -93,20 +91,19 @@ type CallFunc func(c echo.Context, call Call) Result
 //	}
 type Interceptor func(next CallFunc) CallFunc
 
-// WithInterceptors wraps these functions' calls, inside the instance's
-// Config.Interceptors; the first given is outermost.
-func WithInterceptors(interceptors ...Interceptor) Option {
-	return func(s *scope) { s.intercept = append(s.intercept, interceptors...) }
-}
-
-// chain wraps h in the instance's and the function's interceptors, once,
-// at registration. With none, a call costs one function call more.
-func chain(h Handler, instance, function []Interceptor) CallFunc {
+// chain wraps inner in interceptors, the first outermost, once, at
+// registration. The innermost step recovers panics and sets the status,
+// so every interceptor sees a final Result.
+func chain(inner CallFunc, interceptors ...[]Interceptor) CallFunc {
 	next := func(c echo.Context, call Call) (res Result) {
+		defer func() { res.Status = statusOf(&res) }()
 		defer recoverResult(&res)
-		return h.call(c, call.Data)
+		return inner(c, call)
 	}
-	all := append(append([]Interceptor(nil), instance...), function...)
+	var all []Interceptor
+	for _, is := range interceptors {
+		all = append(all, is...)
+	}
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i] == nil {
 			panic("echorpc: a nil Interceptor")
@@ -126,4 +123,14 @@ func recoverResult(res *Result) {
 		}
 		*res = Result{Err: &panicError{value: p, stack: debug.Stack()}}
 	}
+}
+
+// panicError carries a recovered panic and its stack to the log.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string {
+	return "panic: " + strings.TrimSpace(fmt.Sprint(p.value)) + "\n" + string(p.stack)
 }

@@ -51,7 +51,8 @@ func TestInterceptorOrder(t *testing.T) {
 			expectTrace: []string{`outer>add_numbers:"x"`, `inner>add_numbers:"x"`, "<inner:invalid", "<outer:invalid"}},
 		{name: "deadline", whenBody: `{"weerpc":1.1,"function":"deadline"}`,
 			expectTrace: []string{"outer>deadline:null", "inner>deadline:null", "<inner:deadline", "<outer:deadline"}},
-		{name: "not-reached-for-unknown-function", whenBody: `{"weerpc":1.1,"function":"nope"}`, expectTrace: nil},
+		{name: "refusal-of-unknown-function", whenBody: `{"weerpc":1.1,"function":"nope"}`,
+			expectTrace: []string{"outer>:", "inner>:", "<inner:not_found", "<outer:not_found"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,10 +76,10 @@ func TestInterceptorShortCircuit(t *testing.T) {
 	called := false
 	e := echo.New()
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc", Interceptors: []echorpc.Interceptor{deny}}).Functions(echorpc.Funcs{
-		"admin_reset": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		"admin_reset": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			called = true
-			return echorpc.Success(nil, "")
-		},
+			return echorpc.Success("", nil)
+		}),
 	})
 	rec := post(e, "/rpc", "application/json", `{"weerpc":1.1,"function":"admin_reset"}`)
 	assert.Equal(t, http.StatusForbidden, rec.Code)
@@ -182,7 +183,7 @@ func TestClientSendsDeadline(t *testing.T) {
 	})
 	srv := httptest.NewServer(e)
 	defer srv.Close()
-	client := echorpc.NewClient(srv.URL + "/rpc")
+	client := (&echorpc.Client{Endpoint: srv.URL + "/rpc"})
 
 	var had bool
 	require.NoError(t, client.Call(context.Background(), "deadline", nil, &had))

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 )
 
@@ -33,6 +32,7 @@ type manifest struct {
 	Name      string             `json:"name"`
 	Endpoint  string             `json:"endpoint"`
 	Protocol  string             `json:"protocol"`
+	MaxBatch  int                `json:"maxBatch"`
 	Functions []description      `json:"functions"`
 	Defs      map[string]*schema `json:"$defs,omitempty"`
 }
@@ -48,22 +48,15 @@ func (rpc *RPC) describe(c echo.Context, all bool) ([]description, *schemaGen) {
 	}
 	slices.Sort(names)
 
-	var sess *sessions.Session
-	if c != nil && (len(rpc.rules.session) > 0 || anySessionRules(funcs)) {
-		var err error
-		if sess, err = loadSession(c, rpc.config.SessionName); err != nil {
-			c.Logger().Error(err.Error())
-			sess = sessions.NewSession(nil, rpc.config.SessionName)
-		}
+	var who *caller
+	if c != nil {
+		who = &caller{c: c, sessionName: rpc.config.SessionName}
 	}
 	gen := newSchemaGen()
 	var out []description
 	for _, name := range names {
 		fn := funcs[name]
-		allowed := true
-		if c != nil {
-			allowed = rpc.allows(c, sess, fn)
-		}
+		allowed := who == nil || who.check(&rpc.rules) == nil && who.check(&fn.rules) == nil
 		if !allowed && !all {
 			continue
 		}
@@ -79,31 +72,6 @@ func (rpc *RPC) describe(c echo.Context, all bool) ([]description, *schemaGen) {
 		})
 	}
 	return out, gen
-}
-
-func anySessionRules(funcs map[string]*function) bool {
-	for _, fn := range funcs {
-		if len(fn.rules.session) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// allows reports whether the instance's and the function's rules let this
-// caller call fn.
-func (rpc *RPC) allows(c echo.Context, sess *sessions.Session, fn *function) bool {
-	for _, rs := range []rules{rpc.rules, fn.rules} {
-		for _, rule := range rs.session {
-			if !rule.holds(sess) {
-				return false
-			}
-		}
-		if checkPlace(c, rs) != nil {
-			return false
-		}
-	}
-	return true
 }
 
 func summarize(instance, fn rules) *ruleSummary {
@@ -133,6 +101,7 @@ func (rpc *RPC) serveManifest(c echo.Context) error {
 		Name:      rpc.config.Name,
 		Endpoint:  strings.TrimSuffix(c.Request().URL.Path, "/manifest.json"),
 		Protocol:  "weerpc/1.1",
+		MaxBatch:  rpc.config.MaxBatch,
 		Functions: fns,
 		Defs:      gen.defs,
 	}
@@ -140,12 +109,13 @@ func (rpc *RPC) serveManifest(c echo.Context) error {
 	return c.JSON(http.StatusOK, m)
 }
 
-// serveTypeScript answers GET Prefix/client.d.ts with the declarations of
-// the functions the caller may call.
+// serveTypeScript answers GET Prefix/client.d.ts with what
+// [RPC.TypeScript] returns: the same for every caller.
 func (rpc *RPC) serveTypeScript(c echo.Context) error {
-	fns, gen := rpc.describe(c, false)
-	setPrivate(c)
-	return c.Blob(http.StatusOK, "application/typescript; charset=utf-8", []byte(typeScript(rpc.config.Name, fns, gen)))
+	h := c.Response().Header()
+	h[echo.HeaderCacheControl] = headerNoCache
+	h[echo.HeaderXContentTypeOptions] = headerNoSniff
+	return c.Blob(http.StatusOK, "application/typescript; charset=utf-8", []byte(rpc.TypeScript()))
 }
 
 // setPrivate marks a per-caller answer as not to be cached or shared.

@@ -4,63 +4,105 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
 )
 
-// Version is a dialect of the weeRPC protocol. A request names its dialect
+// dialect is a version of the weeRPC protocol. A request names its dialect
 // with its version key, and the server answers in the same dialect.
-type Version uint8
+type dialect uint8
 
 const (
-	// Version11 is weeRPC 1.1: the key "weerpc" with the number 1.1.
-	Version11 Version = iota
-	// Version10 is weeRPC 1.0 (Flask-RPC's first protocol): the key "wrpc"
-	// with the number 1.0.
-	Version10
+	// v11 is weeRPC 1.1: the key "weerpc" with the number 1.1.
+	v11 dialect = iota
+	// v10 is weeRPC 1.0 (Flask-RPC's first protocol): the key "wrpc" with
+	// the number 1.0.
+	v10
 )
-
-// String returns "1.1" or "1.0".
-func (v Version) String() string {
-	if v == Version10 {
-		return "1.0"
-	}
-	return "1.1"
-}
-
-// key is the JSON key that carries the version in this dialect.
-func (v Version) key() string {
-	if v == Version10 {
-		return "wrpc"
-	}
-	return "weerpc"
-}
 
 // envelopeHeads holds the start of every reply, by dialect and ok, so a reply
 // costs one buffer write for its fixed part.
 var envelopeHeads = [2][2]string{
-	Version11: {`{"weerpc":1.1,"ok":false,"message":`, `{"weerpc":1.1,"ok":true,"message":`},
-	Version10: {`{"wrpc":1.0,"ok":false,"message":`, `{"wrpc":1.0,"ok":true,"message":`},
+	v11: {`{"weerpc":1.1,"ok":false,"message":`, `{"weerpc":1.1,"ok":true,"message":`},
+	v10: {`{"wrpc":1.0,"ok":false,"message":`, `{"wrpc":1.0,"ok":true,"message":`},
+}
+
+// replyBuffer is a reusable buffer with an encoder that writes into it.
+type replyBuffer struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var replyPool = sync.Pool{New: func() any {
+	b := new(replyBuffer)
+	b.enc = json.NewEncoder(&b.buf)
+	return b
+}}
+
+func getReplyBuffer() *replyBuffer {
+	return replyPool.Get().(*replyBuffer)
+}
+
+func (rb *replyBuffer) free() {
+	if rb.buf.Cap() <= 64<<10 {
+		rb.buf.Reset()
+		replyPool.Put(rb)
+	}
+}
+
+// appendEnvelope appends res's four-key envelope in dialect v, or five keys
+// with its status when inBatch, and returns that status. A result with an
+// unexpected error (logged by then) is the failure of its status. Data that
+// cannot be encoded makes the envelope a logged internal error instead.
+func (rb *replyBuffer) appendEnvelope(c echo.Context, v dialect, res *Result, inBatch bool) int {
+	status := statusOf(res)
+	ok, message, data := res.OK, res.Message, res.Data
+	if res.Err != nil {
+		e := errorFor(status)
+		ok, message, data = false, e.Message, nil
+	}
+	b := &rb.buf
+	start := b.Len()
+	okIndex := 0
+	if ok {
+		okIndex = 1
+	}
+	b.WriteString(envelopeHeads[v][okIndex])
+	if message == "" {
+		b.WriteString("null")
+	} else {
+		b.Write(appendString(b.AvailableBuffer(), message))
+	}
+	b.WriteString(`,"data":`)
+	if data == nil {
+		b.WriteString("null")
+	} else if err := rb.enc.Encode(data); err != nil {
+		c.Logger().Errorf("echorpc: reply data cannot be encoded as JSON: %v", err)
+		b.Truncate(start)
+		return rb.appendEnvelope(c, v, &Result{Err: err}, inBatch)
+	} else {
+		b.Truncate(b.Len() - 1) // the encoder's newline
+	}
+	if inBatch {
+		b.WriteString(`,"status":`)
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(status), 10))
+	}
+	b.WriteByte('}')
+	return status
 }
 
 // request is the parsed top level of a weeRPC request body. Byte slices point
 // into the body.
 type request struct {
-	version    Version
+	version    dialect
 	versionOK  bool
 	hasFunc    bool   // "function" is present and a JSON string
 	function   []byte // raw string contents when funcEscaped is false
 	funcName   string // decoded name when the raw string had escapes
 	funcEscape bool
 	data       []byte // raw JSON of "data"; nil when absent
-}
-
-// name returns the requested function's name; it allocates only when the
-// request spelled the name with escapes.
-func (r *request) name() string {
-	if r.funcEscape {
-		return r.funcName
-	}
-	return string(r.function)
 }
 
 // Top-level keys of a request, as bits for duplicate detection.
@@ -101,102 +143,74 @@ func parseRequest(body []byte, maxDepth int) (request, *Error) {
 	var seen int
 	var others [][]byte // unknown keys, to refuse their repeats too
 	members := 0
-	s.skipSpace()
-	if s.peek() == '}' {
-		s.i++
-	} else {
-		for {
-			s.skipSpace()
-			if s.peek() != '"' {
-				return r, s.syntax()
-			}
-			kStart := s.i
-			escaped, err := s.str()
-			if err != nil {
-				return r, err
-			}
-			key := body[kStart+1 : s.i-1]
-			if escaped {
-				key = unescape(body[kStart:s.i])
-			}
-			s.skipSpace()
-			if s.peek() != ':' {
-				return r, s.syntax()
-			}
-			s.i++
-			s.skipSpace()
-			vStart := s.i
-			if err := s.value(2); err != nil {
-				return r, err
-			}
-			raw := body[vStart:s.i]
-			members++
-
-			bit := 0
-			switch string(key) {
-			case "weerpc":
-				bit = keyWeerpc
-			case "wrpc":
-				bit = keyWrpc
-			case "function":
-				bit = keyFunction
-			case "data":
-				bit = keyData
-			}
-			if bit == 0 {
-				for _, o := range others {
-					if bytes.Equal(o, key) {
-						return r, errRepeatedKey(key)
-					}
-				}
-				others = append(others, key)
-			} else if seen&bit != 0 {
-				return r, errRepeatedKey(key)
-			}
-			seen |= bit
-			switch bit {
-			case keyWeerpc:
-				if isNumber(raw, "1.1", 1.1) {
-					r.version, r.versionOK = Version11, true
-				}
-			case keyWrpc:
-				if isNumber(raw, "1.0", 1.0) && !(seen&keyWeerpc != 0 && r.versionOK) {
-					r.version, r.versionOK = Version10, true
-				}
-			case keyFunction:
-				if raw[0] == '"' {
-					r.hasFunc = true
-					if bytes.IndexByte(raw, '\\') >= 0 {
-						r.funcEscape = true
-						r.funcName = string(unescape(raw))
-					} else {
-						r.function = raw[1 : len(raw)-1]
-					}
-				}
-			case keyData:
-				r.data = raw
-			}
-
-			s.skipSpace()
-			switch s.peek() {
-			case ',':
-				s.i++
-				continue
-			case '}':
-				s.i++
-			default:
-				return r, s.syntax()
-			}
-			break
+	err := s.elements('}', func() *Error {
+		key, err := s.key()
+		if err != nil {
+			return err
 		}
+		vStart := s.i
+		if err := s.value(2); err != nil {
+			return err
+		}
+		raw := body[vStart:s.i]
+		members++
+
+		bit := 0
+		switch string(key) {
+		case "weerpc":
+			bit = keyWeerpc
+		case "wrpc":
+			bit = keyWrpc
+		case "function":
+			bit = keyFunction
+		case "data":
+			bit = keyData
+		}
+		if bit == 0 {
+			for _, o := range others {
+				if bytes.Equal(o, key) {
+					return errRepeatedKey(key)
+				}
+			}
+			others = append(others, key)
+		} else if seen&bit != 0 {
+			return errRepeatedKey(key)
+		}
+		seen |= bit
+		switch bit {
+		case keyWeerpc:
+			if isNumber(raw, "1.1", 1.1) {
+				r.version, r.versionOK = v11, true
+			}
+		case keyWrpc:
+			if isNumber(raw, "1.0", 1.0) && !(seen&keyWeerpc != 0 && r.versionOK) {
+				r.version, r.versionOK = v10, true
+			}
+		case keyFunction:
+			if raw[0] == '"' {
+				r.hasFunc = true
+				if bytes.IndexByte(raw, '\\') >= 0 {
+					r.funcEscape = true
+					r.funcName = string(unescape(raw))
+				} else {
+					r.function = raw[1 : len(raw)-1]
+				}
+			}
+		case keyData:
+			r.data = raw
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
 	}
 	if err := s.end(); err != nil {
 		return r, err
 	}
 	// A "weerpc" key that is present but wrong makes the request invalid even
 	// when a "wrpc" key is right: the request asked for 1.1.
-	if seen&keyWeerpc != 0 && r.version == Version10 {
-		r.version, r.versionOK = Version11, false
+	if seen&keyWeerpc != 0 && r.version == v10 {
+		r.version, r.versionOK = v11, false
 	}
 	if members == 0 {
 		return r, errEmpty
@@ -218,38 +232,25 @@ func splitBatch(body []byte, maxDepth, maxItems int) ([][]byte, *Error) {
 	s.skipSpace()
 	s.i++ // the '['
 	var items [][]byte
-	s.skipSpace()
-	if s.peek() == ']' {
-		s.i++
-		if err := s.end(); err != nil {
-			return nil, err
-		}
-		return nil, errEmpty
-	}
-	for {
-		s.skipSpace()
+	err := s.elements(']', func() *Error {
 		start := s.i
 		if err := s.value(2); err != nil {
-			return nil, err
+			return err
 		}
 		items = append(items, body[start:s.i])
 		if len(items) > maxItems {
-			return nil, errBatchTooLarge(maxItems)
+			return errBatchTooLarge(maxItems)
 		}
-		s.skipSpace()
-		switch s.peek() {
-		case ',':
-			s.i++
-			continue
-		case ']':
-			s.i++
-		default:
-			return nil, s.syntax()
-		}
-		break
+		return nil
+	})
+	if err == nil {
+		err = s.end()
 	}
-	if err := s.end(); err != nil {
+	if err != nil {
 		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, errEmpty
 	}
 	return items, nil
 }
@@ -347,11 +348,22 @@ func (s *scanner) value(depth int) *Error {
 }
 
 func (s *scanner) container(open byte, depth int) *Error {
-	close := byte(']')
-	if open == '{' {
-		close = '}'
-	}
 	s.i++
+	if open == '[' {
+		return s.elements(']', func() *Error { return s.value(depth + 1) })
+	}
+	return s.elements('}', func() *Error {
+		if _, err := s.key(); err != nil {
+			return err
+		}
+		return s.value(depth + 1)
+	})
+}
+
+// elements scans the members of an object or array whose opening byte has
+// been consumed, up to and including close: each scans one member, and
+// elements the commas between them.
+func (s *scanner) elements(close byte, each func() *Error) *Error {
 	s.skipSpace()
 	if s.peek() == close {
 		s.i++
@@ -359,21 +371,7 @@ func (s *scanner) container(open byte, depth int) *Error {
 	}
 	for {
 		s.skipSpace()
-		if open == '{' {
-			if s.peek() != '"' {
-				return s.syntax()
-			}
-			if _, err := s.str(); err != nil {
-				return err
-			}
-			s.skipSpace()
-			if s.peek() != ':' {
-				return s.syntax()
-			}
-			s.i++
-			s.skipSpace()
-		}
-		if err := s.value(depth + 1); err != nil {
+		if err := each(); err != nil {
 			return err
 		}
 		s.skipSpace()
@@ -387,6 +385,30 @@ func (s *scanner) container(open byte, depth int) *Error {
 			return s.syntax()
 		}
 	}
+}
+
+// key scans an object's key and its colon, and returns the key's
+// contents, unescaped when it had escapes.
+func (s *scanner) key() ([]byte, *Error) {
+	if s.peek() != '"' {
+		return nil, s.syntax()
+	}
+	start := s.i
+	escaped, err := s.str()
+	if err != nil {
+		return nil, err
+	}
+	key := s.b[start+1 : s.i-1]
+	if escaped {
+		key = unescape(s.b[start:s.i])
+	}
+	s.skipSpace()
+	if s.peek() != ':' {
+		return nil, s.syntax()
+	}
+	s.i++
+	s.skipSpace()
+	return key, nil
 }
 
 func (s *scanner) literal(word string) *Error {

@@ -3,6 +3,8 @@ package echorpc
 import (
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,9 +23,11 @@ type Router interface {
 // Config configures an RPC instance.
 type Config struct {
 	// Prefix is the instance's path below the router: the RPC route is
-	// POST Prefix, and the client script is served at Prefix/client.js.
-	// Optional. Default "" (the group's own path; on an *echo.Echo, give
-	// one, such as "/rpc").
+	// POST Prefix, and the client script is served at Prefix/client.js. It
+	// starts with "/" and has no "?" or "#"; a trailing "/" is dropped.
+	// Optional on an *echo.Group, where the default "" is the group's own
+	// path; required on an *echo.Echo, so that an instance never takes over
+	// the app's root.
 	Prefix string
 
 	// Functions are registered as by [RPC.Functions] with no options.
@@ -35,12 +39,19 @@ type Config struct {
 	// Optional. Default "session".
 	SessionName string
 
-	// SessionAuth are rules that every function of the instance needs: each
-	// key must hold (see [SessionKeyIn]). A request that fails one is
-	// answered 401 "Unauthorized.". Session rules need echo-contrib's
-	// session middleware; without it, a call is answered 500 and logged.
+	// SessionAuth is a rule that every function of the instance needs: the
+	// session's value at each key must equal one of the key's values, as
+	// with Flask-RPC's RPCAuthSessionKey("logged_in", [True]):
+	//
+	//	SessionAuth: map[string][]any{"logged_in": {true}, "role": {"admin", "owner"}}
+	//
+	// Values compare as JSON would: true matches true, and 100 matches 100
+	// whether it is stored as an int or a float64; a missing key never
+	// matches. A request that fails is answered 401 "Unauthorized.". Session
+	// rules need echo-contrib's session middleware; without it, a call is
+	// answered 500 and logged. See also [WithSessionAuth].
 	// Optional. Default none.
-	SessionAuth []SessionKey
+	SessionAuth map[string][]any
 
 	// HostAuth lists the hosts (name and port, as in the Host header, such
 	// as "127.0.0.1:5000") that every function of the instance may be
@@ -130,9 +141,16 @@ type Config struct {
 	// Interceptors wrap every call of the instance, the first outermost,
 	// around the interceptors given to [RPC.Functions] with
 	// [WithInterceptors]. They see each call's function and data and its
-	// result; see [Interceptor].
+	// result, and each refusal; see [Interceptor].
 	// Optional. Default none.
 	Interceptors []Interceptor
+
+	// MaxInFlight bounds the requests that the instance runs at once (a
+	// batch counts as one). A request over it is answered at once, without
+	// running, with 503 "Server is busy: try again later." and
+	// Retry-After: 1, which both clients honour.
+	// Optional. Default 0 (no bound).
+	MaxInFlight int
 
 	// Timeout bounds every call: the request's context is cancelled after
 	// it, and a handler that returns the context's error is answered 504.
@@ -152,9 +170,12 @@ var DefaultConfig = Config{
 // RPC is one weeRPC instance: one POST route and the functions it calls.
 // Make one with [New].
 type RPC struct {
-	config Config
-	rules  rules
-	origin originGuard
+	config   Config
+	path     string // the full path of the RPC route
+	rules    rules
+	origin   originGuard
+	refuse   CallFunc // a refusal through the instance's interceptors
+	inFlight atomic.Int64
 
 	mu    sync.Mutex                           // serializes writers of funcs
 	funcs atomic.Pointer[map[string]*function] // copied on write; read lock-free
@@ -162,11 +183,12 @@ type RPC struct {
 
 // New makes an RPC instance and registers its routes on r: POST Prefix runs
 // functions, OPTIONS Prefix answers 204 with Allow, any other method is
-// answered 405, and GET Prefix/client.js and Prefix/client.mjs serve the
-// browser client (see [MountClient]).
+// answered 405 with an envelope, and GET Prefix/client.js and
+// Prefix/client.mjs serve the browser client.
 //
-// A setup mistake (a bad origin, prefix or function) panics, naming it.
+// A setup mistake (a bad prefix, origin, rule or function) panics, naming it.
 func New(r Router, config Config) *RPC {
+	config.Prefix = checkPrefix(r, config.Prefix)
 	if config.Name == "" {
 		config.Name = DefaultConfig.Name
 	}
@@ -185,11 +207,12 @@ func New(r Router, config Config) *RPC {
 	rpc := &RPC{
 		config: config,
 		rules: rules{
-			session: compileSessionKeys(config.SessionAuth),
+			session: compileSessionRules(config.SessionAuth),
 			hosts:   compileHosts(config.HostAuth),
 			remote:  compilePrefixes(config.RemoteAuth),
 		},
 		origin: newOriginGuard(config.TrustedOrigins, config.InsecureSkipOriginCheck),
+		refuse: chain(refused, config.Interceptors),
 	}
 	empty := map[string]*function{}
 	rpc.funcs.Store(&empty)
@@ -197,12 +220,12 @@ func New(r Router, config Config) *RPC {
 		warnf(r, "echorpc: %s: InsecureSkipOriginCheck is set: any web page can make its visitors' browsers call these functions with their cookies", pathOf(config.Prefix))
 	}
 
-	r.Add(http.MethodPost, config.Prefix, rpc.serve)
+	rpc.path = r.Add(http.MethodPost, config.Prefix, rpc.serve).Path
 	r.Add(http.MethodOptions, config.Prefix, options)
-	for _, m := range otherMethods {
-		r.Add(m, config.Prefix, methodNotAllowed)
-	}
-	MountClient(r, config.Prefix)
+	// Echo calls a path's RouteNotFound handler for every method that the
+	// path has no route for, unusual ones (PURGE) included.
+	r.Add(echo.RouteNotFound, config.Prefix, rpc.methodNotAllowed)
+	mountClient(r, config.Prefix)
 	if config.Manifest {
 		r.Add(http.MethodGet, config.Prefix+"/manifest.json", rpc.serveManifest)
 		r.Add(http.MethodGet, config.Prefix+"/client.d.ts", rpc.serveTypeScript)
@@ -213,16 +236,24 @@ func New(r Router, config Config) *RPC {
 	return rpc
 }
 
-// otherMethods are answered 405 with an envelope.
-var otherMethods = []string{
-	http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete,
-	http.MethodConnect, http.MethodTrace, echo.PROPFIND, echo.REPORT,
+// checkPrefix normalises a prefix, or panics on one that cannot be meant.
+func checkPrefix(r Router, prefix string) string {
+	if strings.ContainsAny(prefix, "?#") {
+		panic(fmt.Sprintf("echorpc: prefix %q has a query or fragment: give a path", prefix))
+	}
+	if prefix != "" && !strings.HasPrefix(prefix, "/") {
+		panic(fmt.Sprintf("echorpc: prefix %q must start with /", prefix))
+	}
+	prefix = strings.TrimRight(prefix, "/")
+	if _, isEcho := r.(*echo.Echo); isEcho && prefix == "" {
+		panic("echorpc: New on an *echo.Echo needs a Prefix, such as \"/rpc\": without one the instance would take over the app's root")
+	}
+	return prefix
 }
 
 // Functions registers funcs, guarded by the instance's rules and by opts.
-// Registering a name twice, an empty name, or a value that is not a handler
-// panics with a message that names the function. It returns rpc, so calls
-// chain.
+// Registering a name twice, an empty name, or a nil handler panics with a
+// message that names the function. It returns rpc, so calls chain.
 func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 	var s scope
 	s.timeout = rpc.config.Timeout
@@ -236,16 +267,21 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 	for name, f := range old {
 		next[name] = f
 	}
-	for name, v := range funcs {
+	for name, h := range funcs {
 		if name == "" {
 			panic("echorpc: a function has an empty name")
 		}
 		if _, dup := next[name]; dup {
 			panic(fmt.Sprintf("echorpc: function %q is registered twice", name))
 		}
-		fn := &function{name: name, nameValue: name, handler: handlerOf(name, v), rules: s.rules, timeout: s.timeout,
+		if h == nil || reflect.ValueOf(h).IsNil() {
+			panic(fmt.Sprintf("echorpc: function %q is nil", name))
+		}
+		fn := &function{name: name, nameValue: name, handler: h, rules: s.rules, timeout: s.timeout,
 			doc: s.doc, idempotent: s.idempotent}
-		fn.invoke = chain(fn.handler, rpc.config.Interceptors, s.intercept)
+		fn.invoke = chain(func(c echo.Context, call Call) Result {
+			return h.call(c, call.Data)
+		}, rpc.config.Interceptors, s.intercept)
 		next[name] = fn
 	}
 	rpc.funcs.Store(&next)

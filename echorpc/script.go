@@ -6,9 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/echo-rpc/wrpc"
 	"github.com/labstack/echo/v4"
@@ -20,7 +20,7 @@ type clientAsset struct {
 	body, gzipped      []byte
 	contentType        []string
 	etag, gzipETag     []string
-	length, gzipLength []string
+	gzipLength         []string
 }
 
 var clientAssets = loadClientAssets()
@@ -48,40 +48,24 @@ func loadClientAssets() map[string]*clientAsset {
 			contentType: []string{ct},
 			etag:        []string{`"` + tag + `"`},
 			gzipETag:    []string{`"` + tag + `-gz"`},
-			length:      []string{strconv.Itoa(len(body))},
 			gzipLength:  []string{strconv.Itoa(gz.Len())},
 		}
 	}
 	return assets
 }
 
-// MountClient serves the browser client at prefix+"/client.js" (a script
-// that defines the global wrpc), prefix+"/client.mjs" (an ES module) and
-// their source maps, for GET and HEAD. Every instance mounts it at its own
-// prefix; mount it elsewhere to serve the client on its own, as in
-// MountClient(e, "/static/wrpc").
+// mountClient serves the browser client at prefix+"/client.js" (a script
+// that defines the globals wrpc and weerpc), prefix+"/client.mjs" (an ES
+// module) and their source maps, for GET and HEAD.
 //
 // Replies carry a strong ETag and Cache-Control: no-cache, so browsers keep
 // the file and revalidate it cheaply (304) and pick up a new client after an
 // upgrade; they are gzipped when the request accepts it.
-func MountClient(r Router, prefix string) {
-	h := ClientHandler()
+func mountClient(r Router, prefix string) {
 	for _, name := range wrpc.ClientFiles {
-		r.Add(http.MethodGet, prefix+"/"+name, h)
-		r.Add(http.MethodHead, prefix+"/"+name, h)
-	}
-}
-
-// ClientHandler serves the client file that the request's path ends in
-// (client.js, client.mjs, or a source map), and 404 for any other; for
-// routes of one's own, such as e.GET("/js/*", echorpc.ClientHandler()).
-func ClientHandler() echo.HandlerFunc {
-	return func(c echo.Context) error {
-		a := clientAssets[path.Base(c.Request().URL.Path)]
-		if a == nil {
-			return echo.ErrNotFound
-		}
-		return a.serve(c)
+		a := clientAssets[name]
+		r.Add(http.MethodGet, prefix+"/"+name, a.serve)
+		r.Add(http.MethodHead, prefix+"/"+name, a.serve)
 	}
 }
 
@@ -91,12 +75,15 @@ var (
 	headerGzipEncoding = []string{"gzip"}
 )
 
+// serve answers with the file, or its gzip variant, through
+// http.ServeContent, which answers If-None-Match with 304 and HEAD without
+// a body.
 func (a *clientAsset) serve(c echo.Context) error {
 	r := c.Request()
-	body, etag, length := a.body, a.etag, a.length
+	body, etag := a.body, a.etag
 	gz := acceptsGzip(r.Header.Get(echo.HeaderAcceptEncoding))
 	if gz {
-		body, etag, length = a.gzipped, a.gzipETag, a.gzipLength
+		body, etag = a.gzipped, a.gzipETag
 	}
 	h := c.Response().Header()
 	h[echo.HeaderContentType] = a.contentType
@@ -104,38 +91,15 @@ func (a *clientAsset) serve(c echo.Context) error {
 	h[echo.HeaderCacheControl] = headerNoCache
 	h[echo.HeaderVary] = headerVaryEncoding
 	h[echo.HeaderXContentTypeOptions] = headerNoSniff
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, a.etag[0], a.gzipETag[0]) {
-		delete(h, echo.HeaderContentType)
-		return c.NoContent(http.StatusNotModified)
-	}
 	if gz {
+		// ServeContent leaves an encoded reply's length and ranges to us:
+		// the whole gzip body, always.
 		h[echo.HeaderContentEncoding] = headerGzipEncoding
+		h[echo.HeaderContentLength] = a.gzipLength
+		r.Header.Del("Range")
 	}
-	h[echo.HeaderContentLength] = length
-	c.Response().WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err := c.Response().Write(body)
-	return err
-}
-
-// etagMatches reports whether an If-None-Match header names one of the
-// tags (or is "*"). Weak tags compare by their opaque part, as the weak
-// comparison that If-None-Match uses requires.
-func etagMatches(header string, tags ...string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" {
-			return true
-		}
-		for _, want := range tags {
-			if t == want {
-				return true
-			}
-		}
-	}
-	return false
+	http.ServeContent(c.Response(), r, "", time.Time{}, bytes.NewReader(body))
+	return nil
 }
 
 // acceptsGzip reports whether an Accept-Encoding header accepts gzip: it

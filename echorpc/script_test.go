@@ -19,8 +19,6 @@ func TestClientScript(t *testing.T) {
 	e := echo.New()
 	echorpc.New(e.Group("/rpc/tester"), echorpc.Config{})
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc/api"})
-	echorpc.MountClient(e, "/static/wrpc")
-	e.GET("/js/*", echorpc.ClientHandler())
 	js, _ := wrpc.ClientFile("client.js")
 
 	get := func(method, path string, header map[string]string) *httptest.ResponseRecorder {
@@ -49,9 +47,7 @@ func TestClientScript(t *testing.T) {
 		{name: "200-prefix-module", whenMethod: "GET", whenPath: "/rpc/api/client.mjs", expectStatus: 200, expectType: "text/javascript; charset=utf-8"},
 		{name: "200-source-map", whenMethod: "GET", whenPath: "/rpc/tester/client.js.map", expectStatus: 200, expectType: "application/json", expectBodyPrefix: "{"},
 		{name: "200-module-map", whenMethod: "GET", whenPath: "/rpc/api/client.mjs.map", expectStatus: 200, expectType: "application/json"},
-		{name: "200-mounted", whenMethod: "GET", whenPath: "/static/wrpc/client.js", expectStatus: 200, expectType: "text/javascript; charset=utf-8"},
-		{name: "200-handler", whenMethod: "GET", whenPath: "/js/client.mjs", expectStatus: 200, expectType: "text/javascript; charset=utf-8"},
-		{name: "404-handler-other-file", whenMethod: "GET", whenPath: "/js/other.js", expectStatus: 404},
+		{name: "404-other-file", whenMethod: "GET", whenPath: "/rpc/tester/other.js", expectStatus: 404},
 		{name: "200-head", whenMethod: "HEAD", whenPath: "/rpc/tester/client.js", expectStatus: 200, expectType: "text/javascript; charset=utf-8"},
 		{name: "200-gzip", whenMethod: "GET", whenPath: "/rpc/tester/client.js", whenHeader: map[string]string{"Accept-Encoding": "br, gzip;q=0.8"},
 			expectStatus: 200, expectType: "text/javascript; charset=utf-8", expectEncoding: "gzip"},

@@ -1,7 +1,6 @@
 package echorpc
 
 import (
-	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,18 +11,11 @@ import (
 // name to its input and output types, and an interface or type for each
 // named Go type they use. The JS client's createClient<API>(endpoint) takes
 // that interface, so calls are type-checked. Write it into a frontend from
-// go generate or a test; see also WriteTypeScript.
+// go generate or a test; with Config.Manifest, GET Prefix/client.d.ts
+// serves the same.
 func (rpc *RPC) TypeScript() string {
-	var b strings.Builder
-	_ = rpc.WriteTypeScript(&b)
-	return b.String()
-}
-
-// WriteTypeScript writes what [RPC.TypeScript] returns to w.
-func (rpc *RPC) WriteTypeScript(w io.Writer) error {
 	fns, gen := rpc.describe(nil, true)
-	_, err := io.WriteString(w, typeScript(rpc.config.Name, fns, gen))
-	return err
+	return typeScript(rpc.config.Name, fns, gen)
 }
 
 // typeScript renders described functions and the definitions they use.

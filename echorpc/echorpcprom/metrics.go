@@ -8,13 +8,16 @@
 //	})
 //	e.GET("/metrics", echo.WrapHandler(promhttp.Handler()))
 //
-// It records, for calls that reached a function:
+// It records:
 //
-//	wrpc_calls_total{instance, function}                   calls
-//	wrpc_call_failures_total{instance, function, class}    failures, by class: failed, invalid, internal, deadline
-//	wrpc_call_duration_seconds{instance, function}         latency histogram
+//	wrpc_calls_total{instance, function}                   calls that reached a function
+//	wrpc_call_failures_total{instance, function, class}    those that failed, by class (see echorpc.Result.Class)
+//	wrpc_call_duration_seconds{instance, function}         their latency histogram
+//	wrpc_rejections_total{instance, function, class}       requests refused before a function ran
 //
-// The instance label is the route's path, such as "/rpc/tester".
+// The instance label is the route's path, such as "/rpc/tester". A
+// rejection's function label is "" until the request names a registered
+// function, so callers cannot grow the label set.
 package echorpcprom
 
 import (
@@ -40,9 +43,10 @@ type Config struct {
 
 // Metrics holds the collectors; its Interceptor records into them.
 type Metrics struct {
-	calls    *prometheus.CounterVec
-	failures *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	calls      *prometheus.CounterVec
+	failures   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	rejections *prometheus.CounterVec
 }
 
 // New makes and registers the metrics. Registering twice on one
@@ -65,7 +69,7 @@ func New(config Config) *Metrics {
 		}, []string{"instance", "function"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: config.Namespace, Name: "call_failures_total",
-			Help: "Calls of weeRPC functions that failed, by class: failed (application failure), invalid (data refused), internal (error or panic), deadline.",
+			Help: "Calls of weeRPC functions that failed, by class: failed (application failure), invalid (data refused), internal (error or panic), deadline, and the classes of other HTTP statuses.",
 		}, []string{"instance", "function", "class"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: config.Namespace, Name: "call_duration_seconds",
@@ -73,7 +77,11 @@ func New(config Config) *Metrics {
 			Buckets: config.Buckets,
 		}, []string{"instance", "function"}),
 	}
-	config.Registerer.MustRegister(m.calls, m.failures, m.duration)
+	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: config.Namespace, Name: "rejections_total",
+		Help: "Requests refused before a weeRPC function ran, by class: forbidden, unauthorized, not_found, invalid, too_large, unsupported, overloaded, deadline.",
+	}, []string{"instance", "function", "class"})
+	config.Registerer.MustRegister(m.calls, m.failures, m.duration, m.rejections)
 	return m
 }
 
@@ -84,7 +92,11 @@ func (m *Metrics) Interceptor() echorpc.Interceptor {
 		return func(c echo.Context, call echorpc.Call) echorpc.Result {
 			start := time.Now()
 			res := next(c, call)
-			instance := c.Path()
+			instance := call.Instance
+			if call.Rejected {
+				m.rejections.WithLabelValues(instance, call.Function, res.Class()).Inc()
+				return res
+			}
 			m.duration.WithLabelValues(instance, call.Function).Observe(time.Since(start).Seconds())
 			m.calls.WithLabelValues(instance, call.Function).Inc()
 			if class := res.Class(); class != "ok" {

@@ -26,10 +26,15 @@ func TestMetricsAfterRealCalls(t *testing.T) {
 	cfg := echorpc.Config{Interceptors: []echorpc.Interceptor{m.Interceptor()}}
 	echorpc.New(e.Group("/rpc/tester"), cfg).Functions(echorpc.Funcs{
 		"add": echorpc.Func(func(c echo.Context, in []int) (int, error) { return len(in), nil }),
-		"fail": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		"fail": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			return echorpc.Fail("no", nil)
-		},
+		}),
 		"boom": echorpc.Func(func(c echo.Context, in any) (any, error) { return nil, errors.New("x") }),
+	})
+	guarded := cfg
+	guarded.HostAuth = []string{"127.0.0.1:5000"}
+	echorpc.New(e.Group("/rpc/guarded"), guarded).Functions(echorpc.Funcs{
+		"add": echorpc.Func(func(c echo.Context, in []int) (int, error) { return len(in), nil }),
 	})
 	echorpc.New(e.Group("/rpc/other"), cfg).Functions(echorpc.Funcs{
 		"add": echorpc.Func(func(c echo.Context, in []int) (int, error) { return len(in), nil }),
@@ -45,6 +50,9 @@ func TestMetricsAfterRealCalls(t *testing.T) {
 		{"/rpc/tester", `{"weerpc":1.1,"function":"fail"}`},
 		{"/rpc/tester", `{"weerpc":1.1,"function":"boom"}`},
 		{"/rpc/tester", `{"weerpc":1.1,"function":"unknown"}`}, // never reaches a function
+		{"/rpc/tester", `{"weerpc":1.1,"function":"unknown2"}`},
+		{"/rpc/tester", `{"weerpc":2,"function":"add"}`},
+		{"/rpc/guarded", `{"weerpc":1.1,"function":"add"}`},
 		{"/rpc/other", `{"weerpc":1.1,"function":"add","data":[]}`},
 	}
 	for _, c := range calls {
@@ -68,6 +76,9 @@ func TestMetricsAfterRealCalls(t *testing.T) {
 		`wrpc_call_failures_total{class="internal",function="boom",instance="/rpc/tester"} 1`,
 		`wrpc_call_duration_seconds_count{function="add",instance="/rpc/tester"} 3`,
 		`wrpc_call_duration_seconds_count{function="add",instance="/rpc/other"} 1`,
+		`wrpc_rejections_total{class="not_found",function="",instance="/rpc/tester"} 2`,
+		`wrpc_rejections_total{class="invalid",function="",instance="/rpc/tester"} 1`,
+		`wrpc_rejections_total{class="forbidden",function="",instance="/rpc/guarded"} 1`,
 	} {
 		assert.Contains(t, text, line+"\n")
 	}

@@ -33,10 +33,10 @@ func main() {
 			}
 			return sum, nil
 		}),
-		"echo": func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success(data, "echoed") },
-		"fail": func(c echo.Context, data json.RawMessage) echorpc.Response {
+		"echo": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response { return echorpc.Success("echoed", data) }),
+		"fail": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
 			return echorpc.Fail("Invalid data type.", map[string]string{"data": "list"})
-		},
+		}),
 		"boom": echorpc.Func(func(c echo.Context, in any) (any, error) { return nil, errors.New("secret") }),
 		"sleep": echorpc.Func(func(c echo.Context, ms int) (int, error) {
 			select {
@@ -59,7 +59,7 @@ func main() {
 		}),
 	}
 	rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Functions: funcs, MaxBatch: 5})
-	rpc.Functions(echorpc.Funcs{"secret": funcs["echo"]}, echorpc.WithSessionAuth(echorpc.SessionKeyIn("logged_in", true)))
+	rpc.Functions(echorpc.Funcs{"secret": funcs["echo"]}, echorpc.WithSessionAuth("logged_in", true))
 	echorpc.New(e.Group("/rpc/nobatch"), echorpc.Config{Functions: echorpc.Funcs{"echo": funcs["echo"]}})
 
 	// /rpc/flaky answers 503 to the first two tries of each call id, then

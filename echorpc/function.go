@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"reflect"
 	"strings"
 	"time"
@@ -14,21 +13,33 @@ import (
 
 // Funcs maps the names that callers use to the functions that answer them,
 // like the keyword arguments of Flask-RPC's rpc.functions. The name is the
-// map key, so "subtract" may call subtractNumbers.
-//
-// A value is one of:
-//   - an untyped handler, func(c echo.Context, data json.RawMessage) Response,
-//     or the same as a [HandlerFunc];
-//   - a typed handler made by [Func].
-//
-// Any other value, nil included, panics when it is registered, naming the
-// function.
-type Funcs map[string]any
+// map key, so "subtract" may call subtractNumbers. A value is made by
+// [Func] (typed), [RawFunc] (untyped) or [Stream] (streaming).
+type Funcs map[string]Handler
 
-// HandlerFunc is an untyped, Flask-like handler: it gets the request's data
-// as raw JSON ("null" when the request has none) and answers with
-// [Success] or [Fail].
-type HandlerFunc func(c echo.Context, data json.RawMessage) Response
+// Handler is a registered function's implementation, made by [Func],
+// [RawFunc] or [Stream].
+type Handler interface {
+	// call runs the function on a request's raw data.
+	call(c echo.Context, data json.RawMessage) Result
+	// types returns the input and output types; nil for untyped handlers.
+	types() (in, out reflect.Type)
+}
+
+// RawFunc is an untyped, Flask-like handler: it gets the request's data as
+// raw JSON, byte for byte ("null" when the request has none), and answers
+// with [Success] or [Fail]. Convert a function to register it:
+//
+//	echorpc.Funcs{"echo": echorpc.RawFunc(func(c echo.Context, data json.RawMessage) echorpc.Response {
+//		return echorpc.Success("", data)
+//	})}
+type RawFunc func(c echo.Context, data json.RawMessage) Response
+
+func (h RawFunc) call(c echo.Context, data json.RawMessage) Result {
+	return Result{Response: h(c, data)}
+}
+
+func (h RawFunc) types() (in, out reflect.Type) { return nil, nil }
 
 // Response is an untyped handler's answer.
 type Response struct {
@@ -41,30 +52,17 @@ type Response struct {
 	Data any
 }
 
-// Success returns a successful answer with data and a message ("" for none).
-func Success(data any, message string) Response {
+// Success returns a successful answer with a message ("" for none) and
+// data, as Flask-RPC's RPCResponse.success(data, message).
+func Success(message string, data any) Response {
 	return Response{OK: true, Message: message, Data: data}
 }
 
 // Fail returns an application failure with a message and data (nil for
-// none). The reply's HTTP status is 200.
+// none), as Flask-RPC's RPCResponse.fail. The reply's HTTP status is 200.
 func Fail(message string, data any) Response {
 	return Response{Message: message, Data: data}
 }
-
-// Handler is a registered function's implementation, made by [Func] or by
-// converting a function to [HandlerFunc].
-type Handler interface {
-	call(c echo.Context, data json.RawMessage) Result
-	// types returns the input and output types; nil for untyped handlers.
-	types() (in, out reflect.Type)
-}
-
-func (h HandlerFunc) call(c echo.Context, data json.RawMessage) Result {
-	return Result{Response: h(c, data)}
-}
-
-func (h HandlerFunc) types() (in, out reflect.Type) { return nil, nil }
 
 // Func makes a typed handler. The request's data is decoded into In with
 // encoding/json ("null" or absent data leaves In's zero value); data that
@@ -74,8 +72,10 @@ func (h HandlerFunc) types() (in, out reflect.Type) { return nil, nil }
 //
 // fn's result is the envelope's data, with a null message. An error
 // returned by fn is answered by its kind:
-//   - an [*Error] (see [FailWith], [Failf]) is an application failure:
-//     ok:false with its message and data, HTTP 200 unless it sets a status;
+//   - an [*Error] (see [Failf]) is an application failure: ok:false with
+//     its message and data, HTTP 200 unless it sets a status;
+//   - an *echo.HTTPError is answered with its code and message, as Echo
+//     would; its Internal error is logged, never sent;
 //   - an error that wraps [context.DeadlineExceeded] is answered 504;
 //   - any other error is logged with c.Logger() and answered 500
 //     "Internal error.", with nothing of its text sent to the caller.
@@ -100,29 +100,20 @@ func (h *typedHandler[In, Out]) types() (in, out reflect.Type) {
 func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage) Result {
 	var in In
 	if err := json.Unmarshal(data, &in); err != nil {
-		return Result{Response: Fail(decodeMessage(err), nil), Status: http.StatusBadRequest}
+		return Result{Response: Fail(decodeMessage(err), nil), Status: 400}
 	}
 	if h.validate {
 		if v := c.Echo().Validator; v != nil {
 			if err := v.Validate(in); err != nil {
-				return Result{Response: Fail(validationMessage(err), nil), Status: http.StatusBadRequest}
+				return Result{Response: Fail(validationMessage(err), nil), Status: 400}
 			}
 		}
 	}
 	out, err := h.fn(c, in)
 	if err != nil {
-		return errorOutcome(err)
+		return outcomeOf(err)
 	}
 	return Result{Response: Response{OK: true, Data: out}}
-}
-
-// errorOutcome sorts a handler's error into its class.
-func errorOutcome(err error) Result {
-	var e *Error
-	if errors.As(err, &e) {
-		return Result{Response: Fail(e.Message, e.Data), Status: e.status()}
-	}
-	return Result{Err: err}
 }
 
 // decodeMessage says why data did not decode, without Go's "json: " prefix.
@@ -148,30 +139,7 @@ func validationMessage(err error) string {
 	return "Invalid data: " + err.Error()
 }
 
-// handlerOf turns a Funcs value into a Handler, or panics naming the
-// function.
-func handlerOf(name string, v any) Handler {
-	switch h := v.(type) {
-	case func(echo.Context, json.RawMessage) Response:
-		if h != nil {
-			return HandlerFunc(h)
-		}
-	case HandlerFunc:
-		if h != nil {
-			return h
-		}
-	case Handler:
-		if h != nil && !reflect.ValueOf(h).IsNil() {
-			return h
-		}
-	case nil:
-	default:
-		panic(fmt.Sprintf("echorpc: function %q has type %T; want func(echo.Context, json.RawMessage) echorpc.Response or echorpc.Func(...)", name, v))
-	}
-	panic(fmt.Sprintf("echorpc: function %q is nil", name))
-}
-
-// function is a registered function with the rules that guard it.
+// function is a registered function with what guards and wraps it.
 type function struct {
 	name       string
 	nameValue  any // name, boxed once for echo.Context.Set
@@ -183,8 +151,8 @@ type function struct {
 	idempotent bool
 }
 
-// Option sets a rule for the functions registered in one call of
-// [RPC.Functions], on top of the instance's own rules.
+// Option sets something for the functions registered in one call of
+// [RPC.Functions], on top of the instance's Config.
 type Option func(*scope)
 
 // scope is what Options set.
@@ -196,27 +164,30 @@ type scope struct {
 	idempotent bool
 }
 
-// WithSessionAuth requires, for these functions only, that every key holds
-// in the session (see [SessionKeyIn]).
-func WithSessionAuth(keys ...SessionKey) Option {
-	return func(s *scope) { s.rules.session = append(s.rules.session, compileSessionKeys(keys)...) }
+// WithSessionAuth requires, for these functions only, that the session's
+// value at key equals one of values, as Config.SessionAuth does for all.
+func WithSessionAuth(key string, values ...any) Option {
+	rule := compileSessionRule(key, values)
+	return func(s *scope) { s.rules.session = append(s.rules.session, rule) }
 }
 
 // WithHostAuth requires, for these functions only, that the request's Host
 // is one of hosts. See Config.HostAuth for what this does and does not prove.
 func WithHostAuth(hosts ...string) Option {
-	return func(s *scope) { s.rules.hosts = append(s.rules.hosts, compileHosts(hosts)...) }
+	compiled := compileHosts(hosts)
+	return func(s *scope) { s.rules.hosts = append(s.rules.hosts, compiled...) }
 }
 
 // WithRemoteAuth requires, for these functions only, that the caller's
 // address is in one of the CIDR prefixes. See Config.RemoteAuth.
 func WithRemoteAuth(prefixes ...string) Option {
-	return func(s *scope) { s.rules.remote = append(s.rules.remote, compilePrefixes(prefixes)...) }
+	compiled := compilePrefixes(prefixes)
+	return func(s *scope) { s.rules.remote = append(s.rules.remote, compiled...) }
 }
 
 // WithTimeout bounds these functions' calls: the request's context is
-// cancelled after d, and a handler that returns the context's error is
-// answered 504. It replaces Config.Timeout for them.
+// cancelled d after the request arrived, and a handler that returns the
+// context's error is answered 504. It replaces Config.Timeout for them.
 func WithTimeout(d time.Duration) Option {
 	return func(s *scope) { s.timeout = d }
 }
@@ -232,4 +203,10 @@ func WithDoc(doc string) Option {
 // manifest carries the flag.
 func Idempotent() Option {
 	return func(s *scope) { s.idempotent = true }
+}
+
+// WithInterceptors wraps these functions' calls, inside the instance's
+// Config.Interceptors; the first given is outermost.
+func WithInterceptors(interceptors ...Interceptor) Option {
+	return func(s *scope) { s.intercept = append(s.intercept, interceptors...) }
 }
