@@ -95,7 +95,7 @@ func ExampleFunc() {
 	// Output:
 	// 200 {"weerpc":1.1,"ok":true,"message":null,"data":"Hello Ada!"}
 	// 200 {"weerpc":1.1,"ok":false,"message":"Name is required.","data":{"field":"name"}}
-	// 400 {"weerpc":1.1,"ok":false,"message":"Invalid data: number at name cannot be decoded into string.","data":null}
+	// 400 {"weerpc":1.1,"ok":false,"message":"Invalid data: name must be a string.","data":{"errors":[{"path":"name","rule":"type","param":"string","message":"must be a string"}]}}
 }
 
 func ExampleClient_Call() {

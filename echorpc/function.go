@@ -3,11 +3,10 @@ package echorpc
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
-	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/labstack/echo/v4"
 )
 
@@ -20,8 +19,9 @@ type Funcs map[string]Handler
 // Handler is a registered function's implementation, made by [Func],
 // [RawFunc] or [Stream].
 type Handler interface {
-	// call runs the function on a request's raw data.
-	call(c echo.Context, data json.RawMessage) Result
+	// call runs the function on a request's raw data; strict refuses
+	// unknown names in typed data.
+	call(c echo.Context, data json.RawMessage, strict bool) Result
 	// types returns the input and output types; nil for untyped handlers.
 	types() (in, out reflect.Type)
 }
@@ -35,7 +35,7 @@ type Handler interface {
 //	})}
 type RawFunc func(c echo.Context, data json.RawMessage) Response
 
-func (h RawFunc) call(c echo.Context, data json.RawMessage) Result {
+func (h RawFunc) call(c echo.Context, data json.RawMessage, _ bool) Result {
 	return Result{Response: h(c, data)}
 }
 
@@ -65,20 +65,30 @@ func Fail(message string, data any) Response {
 }
 
 // Func makes a typed handler. The request's data is decoded into In with
-// encoding/json ("null" or absent data leaves In's zero value); data that
-// does not decode is answered 400 without calling fn. When the Echo
-// instance has a Validator and In is a struct or a pointer to one, the
-// input is validated first, and a failure is answered 400.
+// encoding/json/v2 semantics (exact names; a repeated name, invalid UTF-8,
+// or with [RefuseUnknownFields] an unknown name, refused; see the package
+// doc), and "null" or absent data leaves In's zero value: for a pointer In,
+// nil reaches fn. When the Echo instance has a Validator and In is a struct
+// or a non-nil pointer to one, the input is validated first. Data that does
+// not decode or validate is answered 400 without calling fn, with a field
+// error for each problem in the reply's data:
+//
+//	{"errors": [{"path": "items.2.qty", "rule": "min", "param": "1", "message": "must be at least 1"}]}
 //
 // fn's result is the envelope's data, with a null message. An error
 // returned by fn is answered by its kind:
 //   - an [*Error] (see [Failf]) is an application failure: ok:false with
 //     its message and data, HTTP 200 unless it sets a status;
 //   - an *echo.HTTPError is answered with its code and message, as Echo
-//     would; its Internal error is logged, never sent;
+//     would (a message that is not a string goes into data); its Internal
+//     error is logged, never sent;
 //   - an error that wraps [context.DeadlineExceeded] is answered 504;
 //   - any other error is logged with c.Logger() and answered 500
 //     "Internal error.", with nothing of its text sent to the caller.
+//
+// In and Out must be types that JSON can carry: a channel, function,
+// complex number or time.Duration (which encoding/json/v2 has no default
+// form for) anywhere in them panics at registration, naming the function.
 func Func[In, Out any](fn func(c echo.Context, in In) (Out, error)) Handler {
 	if fn == nil {
 		return nil
@@ -97,50 +107,53 @@ func (h *typedHandler[In, Out]) types() (in, out reflect.Type) {
 	return reflect.TypeFor[In](), reflect.TypeFor[Out]()
 }
 
-func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage) Result {
-	var in In
-	if err := json.Unmarshal(data, &in); err != nil {
-		return Result{Response: Fail(decodeMessage(err), nil), Status: 400}
-	}
-	if h.validate {
-		if v := c.Echo().Validator; v != nil {
-			if err := v.Validate(in); err != nil {
-				return Result{Response: Fail(validationMessage(err), nil), Status: 400}
-			}
-		}
+func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage, strict bool) Result {
+	in, res, ok := decodeInput[In](c, data, strict, h.validate)
+	if !ok {
+		return res
 	}
 	out, err := h.fn(c, in)
 	if err != nil {
-		return outcomeOf(err)
+		return handlerError(c, err)
 	}
 	return Result{Response: Response{OK: true, Data: out}}
 }
 
-// decodeMessage says why data did not decode, without Go's "json: " prefix.
-func decodeMessage(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		where := ""
-		if te.Field != "" {
-			where = " at " + te.Field
-		}
-		return fmt.Sprintf("Invalid data: %s%s cannot be decoded into %s.", te.Value, where, te.Type)
+// decodeInput decodes and validates a typed function's data; ok is false
+// when res refuses it.
+func decodeInput[In any](c echo.Context, data []byte, strict, validate bool) (in In, res Result, ok bool) {
+	strictIndex := 0
+	if strict {
+		strictIndex = 1
 	}
-	return "Invalid data: " + strings.TrimPrefix(err.Error(), "json: ") + "."
+	if err := jsonv2.Unmarshal(data, &in, decodeOptions[strictIndex]); err != nil {
+		return in, invalidData(decodeError(err)), false
+	}
+	if validate {
+		if v := c.Echo().Validator; v != nil {
+			if rv := reflect.ValueOf(&in).Elem(); rv.Kind() != reflect.Pointer || !rv.IsNil() {
+				if err := v.Validate(in); err != nil {
+					return in, validationError(err, reflect.TypeFor[In]()), false
+				}
+			}
+		}
+	}
+	return in, Result{}, true
 }
 
-// validationMessage takes the message of an echo.HTTPError, which is how
-// Echo's documented validators report, or else the error's text.
-func validationMessage(err error) string {
+// handlerError sorts a typed handler's error (see [Func]), logging what
+// must not be sent.
+func handlerError(c echo.Context, err error) Result {
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return "Invalid data: " + fmt.Sprint(he.Message)
+	if errors.As(err, &he) && he.Internal != nil {
+		c.Logger().Errorf("echorpc: %v", he.Internal)
 	}
-	return "Invalid data: " + err.Error()
+	return outcomeOf(err)
 }
 
 // function is a registered function with what guards and wraps it.
 type function struct {
+	strict     bool // refuse unknown names in typed data
 	name       string
 	nameValue  any // name, boxed once for echo.Context.Set
 	handler    Handler
@@ -157,6 +170,7 @@ type Option func(*scope)
 
 // scope is what Options set.
 type scope struct {
+	strict     bool
 	intercept  []Interceptor
 	rules      rules
 	timeout    time.Duration
@@ -209,4 +223,12 @@ func Idempotent() Option {
 // Config.Interceptors; the first given is outermost.
 func WithInterceptors(interceptors ...Interceptor) Option {
 	return func(s *scope) { s.intercept = append(s.intercept, interceptors...) }
+}
+
+// RefuseUnknownFields refuses, for these functions, typed data with a name
+// that In does not have (400, with an "unknown" field error), as
+// Config.RefuseUnknownFields does for all. By default unknown names are
+// ignored, so that a newer page can call an older server.
+func RefuseUnknownFields() Option {
+	return func(s *scope) { s.strict = true }
 }

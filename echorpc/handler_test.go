@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/labstack/echo/v4"
@@ -167,13 +168,13 @@ func TestProtocol(t *testing.T) {
 		{name: "504-deadline", givenBody: `{"weerpc":1.1,"function":"deadline"}`,
 			expectStatus: 504, expectBody: `{"weerpc":1.1,"ok":false,"message":"Deadline exceeded.","data":null}`, expectCalled: true},
 		{name: "400-typed-decode", givenBody: `{"weerpc":1.1,"function":"add_numbers","data":"abc"}`,
-			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: string cannot be decoded into []float64.","data":null}`},
+			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: the data must be an array.","data":{"errors":[{"path":"","rule":"type","param":"array","message":"must be an array"}]}}`},
 		{name: "400-typed-field-overflow", givenBody: `{"weerpc":1.1,"function":"person","data":{"name":"a","age":300}}`,
-			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: number 300 at age cannot be decoded into int8.","data":null}`},
+			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: age must be an integer in range.","data":{"errors":[{"path":"age","rule":"type","param":"integer","message":"must be an integer in range"}]}}`},
 		{name: "400-int64-overflow", givenBody: `{"weerpc":1.1,"function":"big","data":9223372036854775808}`,
-			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: number 9223372036854775808 cannot be decoded into int64.","data":null}`},
+			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: the data must be an integer in range.","data":{"errors":[{"path":"","rule":"type","param":"integer","message":"must be an integer in range"}]}}`},
 		{name: "400-float-overflow", givenBody: `{"weerpc":1.1,"function":"add_numbers","data":[1e400]}`,
-			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: number 1e400 cannot be decoded into float64.","data":null}`},
+			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid data: 0 must be a number in range.","data":{"errors":[{"path":"0","rule":"type","param":"number","message":"must be a number in range"}]}}`},
 		{name: "415-no-content-type", givenContentType: "-", givenBody: `{"weerpc":1.1,"function":"echo"}`,
 			expectStatus: 415, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request must be JSON.","data":null}`},
 		{name: "415-text-plain", givenContentType: "text/plain", givenBody: `{"weerpc":1.1,"function":"echo"}`,
@@ -408,10 +409,48 @@ func TestFunctionsInConfigAndLater(t *testing.T) {
 
 // A typed handler returning a value that encoding/json cannot encode is an
 // internal error, not a half-written reply.
+// Types that JSON cannot carry are refused at registration, naming the
+// function and the type.
+func TestUnencodableTypes(t *testing.T) {
+	type withDuration struct {
+		Wait time.Duration `json:"wait"`
+	}
+	type nested struct {
+		Items []struct {
+			C complex128 `json:"c"`
+		} `json:"items"`
+	}
+	tests := []struct {
+		name        string
+		whenFunc    echorpc.Handler
+		expectPanic string
+	}{
+		{name: "chan-output", whenFunc: echorpc.Func(func(c echo.Context, in any) (chan int, error) { return nil, nil }),
+			expectPanic: `echorpc: function "f": type chan int cannot be carried by JSON`},
+		{name: "func-input", whenFunc: echorpc.Func(func(c echo.Context, in func()) (int, error) { return 0, nil }),
+			expectPanic: `echorpc: function "f": type func() cannot be carried by JSON`},
+		{name: "nested-complex", whenFunc: echorpc.Func(func(c echo.Context, in nested) (int, error) { return 0, nil }),
+			expectPanic: `echorpc: function "f": type complex128 (at items[].c) cannot be carried by JSON`},
+		{name: "duration", whenFunc: echorpc.Func(func(c echo.Context, in int) (withDuration, error) { return withDuration{}, nil }),
+			expectPanic: `echorpc: function "f": type time.Duration (at wait) has no JSON form in encoding/json/v2: use an integer or a string`},
+		{name: "map-key", whenFunc: echorpc.Func(func(c echo.Context, in map[[2]int]bool) (int, error) { return 0, nil }),
+			expectPanic: `echorpc: function "f": map key type [2]int cannot be a JSON name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rpc := echorpc.New(echo.New(), echorpc.Config{Prefix: "/rpc"})
+			assert.PanicsWithValue(t, tt.expectPanic, func() { rpc.Functions(echorpc.Funcs{"f": tt.whenFunc}) })
+		})
+	}
+}
+
+// A value that turns out not to encode (behind an interface) is a logged
+// internal error.
 func TestUnencodableResult(t *testing.T) {
 	e := echo.New()
+	e.Logger.SetOutput(testWriter{t})
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
-		"chan": echorpc.Func(func(c echo.Context, in any) (chan int, error) { return make(chan int), nil }),
+		"chan": echorpc.Func(func(c echo.Context, in any) (any, error) { return make(chan int), nil }),
 	})
 	rec := post(e, "/rpc", "application/json", `{"weerpc":1.1,"function":"chan"}`)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
@@ -442,7 +481,7 @@ func TestValidator(t *testing.T) {
 	})
 	rec := post(e, "/rpc", "application/json", `{"weerpc":1.1,"function":"hello","data":{}}`)
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
-	assert.Equal(t, `{"weerpc":1.1,"ok":false,"message":"Invalid data: name is required","data":null}`, rec.Body.String())
+	assert.Equal(t, `{"weerpc":1.1,"ok":false,"message":"name is required","data":null}`, rec.Body.String())
 
 	rec = post(e, "/rpc", "application/json", `{"weerpc":1.1,"function":"hello","data":{"name":"Ann"}}`)
 	assert.Equal(t, `{"weerpc":1.1,"ok":true,"message":null,"data":"Hello Ann!"}`, rec.Body.String())

@@ -48,7 +48,7 @@ type (
 		Scores   map[string]float64 `json:"scores"`
 		ByID     map[int]Node       `json:"by_id"`
 		Secret   string             `json:"-"`
-		Dash     string             `json:"-,"`
+		Dash     string             `json:"dash"`
 		Count    int64              `json:"count,string"`
 		Raw      json.RawMessage    `json:"raw"`
 		Any      any                `json:"any"`

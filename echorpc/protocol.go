@@ -7,6 +7,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/labstack/echo/v4"
 )
 
@@ -32,12 +34,12 @@ var envelopeHeads = [2][2]string{
 // replyBuffer is a reusable buffer with an encoder that writes into it.
 type replyBuffer struct {
 	buf bytes.Buffer
-	enc *json.Encoder
+	enc *jsontext.Encoder
 }
 
 var replyPool = sync.Pool{New: func() any {
 	b := new(replyBuffer)
-	b.enc = json.NewEncoder(&b.buf)
+	b.enc = jsontext.NewEncoder(&b.buf, encodeOptions)
 	return b
 }}
 
@@ -78,11 +80,13 @@ func (rb *replyBuffer) appendEnvelope(c echo.Context, v dialect, res *Result, in
 	b.WriteString(`,"data":`)
 	if data == nil {
 		b.WriteString("null")
-	} else if err := rb.enc.Encode(data); err != nil {
-		c.Logger().Errorf("echorpc: reply data cannot be encoded as JSON: %v", err)
-		b.Truncate(start)
-		return rb.appendEnvelope(c, v, &Result{Err: err}, inBatch)
 	} else {
+		rb.enc.Reset(b, encodeOptions)
+		if err := jsonv2.MarshalEncode(rb.enc, data, encodeOptions); err != nil {
+			c.Logger().Errorf("echorpc: reply data cannot be encoded as JSON: %v", err)
+			b.Truncate(start)
+			return rb.appendEnvelope(c, v, &Result{Err: err}, inBatch)
+		}
 		b.Truncate(b.Len() - 1) // the encoder's newline
 	}
 	if inBatch {

@@ -145,6 +145,13 @@ type Config struct {
 	// Optional. Default none.
 	Interceptors []Interceptor
 
+	// RefuseUnknownFields refuses typed data with a name that the
+	// function's input type does not have (400, with an "unknown" field
+	// error). See also [RefuseUnknownFields].
+	// Optional. Default false: unknown names are ignored, so that a newer
+	// page can call an older server.
+	RefuseUnknownFields bool
+
 	// MaxInFlight bounds the requests that the instance runs at once (a
 	// batch counts as one). A request over it is answered at once, without
 	// running, with 503 "Server is busy: try again later." and
@@ -257,6 +264,7 @@ func checkPrefix(r Router, prefix string) string {
 func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 	var s scope
 	s.timeout = rpc.config.Timeout
+	s.strict = rpc.config.RefuseUnknownFields
 	for _, o := range opts {
 		o(&s)
 	}
@@ -277,10 +285,17 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		if h == nil || reflect.ValueOf(h).IsNil() {
 			panic(fmt.Sprintf("echorpc: function %q is nil", name))
 		}
+		in, out := h.types()
+		for _, t := range []reflect.Type{in, out} {
+			if why := unencodable(t); why != "" {
+				panic(fmt.Sprintf("echorpc: function %q: %s", name, why))
+			}
+		}
+		strict := s.strict
 		fn := &function{name: name, nameValue: name, handler: h, rules: s.rules, timeout: s.timeout,
-			doc: s.doc, idempotent: s.idempotent}
+			doc: s.doc, idempotent: s.idempotent, strict: strict}
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
-			return h.call(c, call.Data)
+			return h.call(c, call.Data, strict)
 		}, rpc.config.Interceptors, s.intercept)
 		next[name] = fn
 	}

@@ -3,6 +3,8 @@ package echorpc
 import (
 	"encoding"
 	"encoding/json"
+
+	jsonv2 "github.com/go-json-experiment/json"
 	"reflect"
 	"slices"
 	"strconv"
@@ -35,12 +37,13 @@ var (
 	timeType          = reflect.TypeFor[time.Time]()
 	rawMessageType    = reflect.TypeFor[json.RawMessage]()
 	numberType        = reflect.TypeFor[json.Number]()
+	durationType      = reflect.TypeFor[time.Duration]()
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	zero              = 0
 )
 
-// schemaGen turns Go types into schemas as encoding/json encodes them.
+// schemaGen turns Go types into schemas as encoding/json/v2 encodes them.
 // Named struct types become definitions, referenced by name, so recursive
 // types terminate.
 type schemaGen struct {
@@ -52,8 +55,28 @@ func newSchemaGen() *schemaGen {
 	return &schemaGen{defs: map[string]*schema{}, names: map[reflect.Type]string{}}
 }
 
+// hasOwnEncoding reports whether t encodes itself (a JSON marshaler), and
+// textual whether it does so as a string (a text marshaler).
+func hasOwnEncoding(t reflect.Type) (own, textual bool) {
+	if t.Kind() == reflect.Pointer {
+		return false, false
+	}
+	pt := reflect.PointerTo(t)
+	switch {
+	case t.Implements(marshalerType) || pt.Implements(marshalerType):
+		return true, false
+	case t.Implements(textMarshalerType) || pt.Implements(textMarshalerType):
+		return true, true
+	}
+	return false, false
+}
+
 // of returns the schema of t; nil t (an untyped handler) is any value.
-func (g *schemaGen) of(t reflect.Type) *schema {
+func (g *schemaGen) of(t reflect.Type) *schema { return g.ofField(t, false) }
+
+// ofField returns the schema of t, with numbers quoted as the ",string"
+// option of encoding/json/v2 quotes them (in t and in its elements).
+func (g *schemaGen) ofField(t reflect.Type, stringify bool) *schema {
 	if t == nil {
 		return &schema{}
 	}
@@ -64,34 +87,55 @@ func (g *schemaGen) of(t reflect.Type) *schema {
 		return &schema{}
 	case t == numberType:
 		return &schema{Type: "number"}
-	case t.Kind() != reflect.Pointer && (t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType)):
+	}
+	if own, textual := hasOwnEncoding(t); own {
+		if textual {
+			return &schema{Type: "string"}
+		}
 		return &schema{} // its own encoding: unknown here
-	case t.Kind() != reflect.Pointer && (t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType)):
-		return &schema{Type: "string"}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return &schema{AnyOf: []*schema{g.of(t.Elem()), {Type: "null"}}}
+		return &schema{AnyOf: []*schema{g.ofField(t.Elem(), stringify), {Type: "null"}}}
 	case reflect.Bool:
 		return &schema{Type: "boolean"}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return &schema{Type: "integer"}
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return &schema{Type: "integer", Minimum: &zero}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if stringify {
+			return &schema{Type: "string", Pattern: "^-?[0-9]+$"}
+		}
+		s := &schema{Type: "integer"}
+		if t.Kind() >= reflect.Uint {
+			s.Minimum = &zero
+		}
+		if t.Bits() > 53 {
+			s.Format = "int64"
+			if t.Kind() >= reflect.Uint {
+				s.Format = "uint64"
+			}
+		}
+		return s
 	case reflect.Float32, reflect.Float64:
+		if stringify {
+			return &schema{Type: "string"}
+		}
 		return &schema{Type: "number"}
 	case reflect.String:
 		return &schema{Type: "string"}
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) && !reflect.PointerTo(t.Elem()).Implements(textMarshalerType) {
-			return &schema{Type: "string", ContentEncoding: "base64"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			if own, _ := hasOwnEncoding(t.Elem()); !own {
+				return &schema{Type: "string", ContentEncoding: "base64"}
+			}
 		}
-		return &schema{Type: "array", Items: g.of(t.Elem())}
-	case reflect.Array:
-		n := t.Len()
-		return &schema{Type: "array", Items: g.of(t.Elem()), MinItems: &n, MaxItems: &n}
+		s := &schema{Type: "array", Items: g.ofField(t.Elem(), stringify)}
+		if t.Kind() == reflect.Array {
+			n := t.Len()
+			s.MinItems, s.MaxItems = &n, &n
+		}
+		return s
 	case reflect.Map:
-		s := &schema{Type: "object", AdditionalProperties: g.of(t.Elem())}
+		s := &schema{Type: "object", AdditionalProperties: g.ofField(t.Elem(), stringify)}
 		k := t.Key()
 		switch {
 		case k.Kind() == reflect.String, k.Implements(textMarshalerType):
@@ -106,9 +150,60 @@ func (g *schemaGen) of(t reflect.Type) *schema {
 			return g.object(t)
 		}
 		return &schema{Ref: "#/$defs/" + g.define(t)}
-	default: // interfaces; channels, funcs and complex numbers do not encode
+	default: // interfaces: any value
 		return &schema{}
 	}
+}
+
+// unencodable says why JSON cannot carry values of t ("" when it can): a
+// channel, function, complex number, unsafe pointer or time.Duration
+// (which encoding/json/v2 has no default form for) anywhere in it, or a
+// map whose keys cannot be names.
+func unencodable(t reflect.Type) string {
+	return unencodableIn(t, "", map[reflect.Type]bool{})
+}
+
+func unencodableIn(t reflect.Type, at string, seen map[reflect.Type]bool) string {
+	if t == nil || seen[t] {
+		return ""
+	}
+	seen[t] = true
+	where := func() string {
+		if at == "" {
+			return ""
+		}
+		return " (at " + at + ")"
+	}
+	if t == durationType {
+		return "type " + t.String() + where() + " has no JSON form in encoding/json/v2: use an integer or a string"
+	}
+	if own, _ := hasOwnEncoding(t); own {
+		return ""
+	}
+	switch t.Kind() {
+	case reflect.Chan, reflect.Func, reflect.Complex64, reflect.Complex128, reflect.UnsafePointer:
+		return "type " + t.String() + where() + " cannot be carried by JSON"
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return unencodableIn(t.Elem(), at+"[]", seen)
+	case reflect.Map:
+		k := t.Key()
+		if k.Kind() != reflect.String && !(k.Kind() >= reflect.Int && k.Kind() <= reflect.Uintptr) && !k.Implements(textMarshalerType) {
+			return "map key type " + k.String() + where() + " cannot be a JSON name"
+		}
+		return unencodableIn(t.Elem(), at+"[]", seen)
+	case reflect.Struct:
+		for _, f := range jsonFields(t) {
+			if why := unencodableIn(f.typ, strings.TrimPrefix(at+"."+f.name, "."), seen); why != "" {
+				return why
+			}
+		}
+		// What else encoding/json/v2 refuses in a struct (a malformed
+		// tag, two fields of one name) shows on its zero value.
+		if _, err := jsonv2.Marshal(reflect.New(t).Interface()); err != nil {
+			return "type " + t.String() + where() + " cannot be encoded: " + err.Error()
+		}
+	}
+	return ""
 }
 
 // define makes t a definition and returns its name.
@@ -131,10 +226,7 @@ func (g *schemaGen) define(t reflect.Type) string {
 func (g *schemaGen) object(t reflect.Type) *schema {
 	s := &schema{Type: "object", Properties: map[string]*schema{}}
 	for _, f := range jsonFields(t) {
-		fs := g.of(f.typ)
-		if f.quoted {
-			fs = &schema{Type: "string"}
-		}
+		fs := g.ofField(f.typ, f.quoted)
 		s.Properties[f.name] = fs
 		s.order = append(s.order, f.name)
 		if !f.optional {
@@ -163,7 +255,7 @@ type jsonField struct {
 	name     string
 	typ      reflect.Type
 	optional bool // omitempty or omitzero
-	quoted   bool // the ",string" option on a scalar
+	quoted   bool // the ",string" option: numbers in the value are quoted
 	index    []int
 }
 
@@ -180,6 +272,9 @@ func jsonFields(t reflect.Type) []jsonField {
 	type level struct {
 		typ   reflect.Type
 		index []int
+		// optional is set below an embedded pointer: its fields are
+		// left out when it is nil.
+		optional bool
 	}
 	var all []candidate
 	current := []level{{typ: t}}
@@ -217,8 +312,9 @@ func jsonFields(t reflect.Type) []jsonField {
 					name = ""
 				}
 				index := append(slices.Clip(l.index), i)
-				if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
-					next = append(next, level{typ: ft, index: index})
+				inline := strings.Contains(","+opts+",", ",inline,") || name == "" && sf.Anonymous
+				if own, _ := hasOwnEncoding(ft); inline && ft.Kind() == reflect.Struct && !own {
+					next = append(next, level{typ: ft, index: index, optional: l.optional || sf.Type.Kind() == reflect.Pointer})
 					continue
 				}
 				f := candidate{depth: depth, tagged: name != ""}
@@ -228,17 +324,13 @@ func jsonFields(t reflect.Type) []jsonField {
 				}
 				f.typ = sf.Type
 				f.index = index
+				f.optional = l.optional
 				for _, o := range strings.Split(opts, ",") {
 					switch o {
 					case "omitempty", "omitzero":
 						f.optional = true
 					case "string":
-						switch ft.Kind() {
-						case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-							reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-							reflect.Float32, reflect.Float64, reflect.String:
-							f.quoted = true
-						}
+						f.quoted = true
 					}
 				}
 				all = append(all, f)

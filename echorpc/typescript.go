@@ -29,6 +29,14 @@ func typeScript(name string, fns []description, gen *schemaGen) string {
 		if f.Idempotent {
 			doc = strings.TrimSpace(doc + "\n\n@idempotent")
 		}
+		for _, io := range []struct {
+			what string
+			s    *schema
+		}{{"input", f.Input}, {"output", f.Output}} {
+			if note := wideNote(io.s); note != "" {
+				doc = strings.TrimSpace(doc + "\n\nThe " + io.what + " is " + strings.ToLower(note[:1]) + note[1:])
+			}
+		}
 		writeDoc(&b, "  ", doc)
 		b.WriteString("  " + tsKey(f.Name) + ": { input: " + tsType(f.Input, "  ") + "; output: " + tsType(f.Output, "  ") + " };\n")
 	}
@@ -126,8 +134,31 @@ func tsObject(s *schema, indent string) string {
 		if !slices.Contains(s.Required, name) {
 			opt = "?"
 		}
+		if note := wideNote(s.Properties[name]); note != "" {
+			b.WriteString(indent + "  /** " + note + " */\n")
+		}
 		b.WriteString(indent + "  " + tsKey(name) + opt + ": " + tsType(s.Properties[name], indent+"  ") + ";\n")
 	}
 	b.WriteString(indent + "}")
 	return b.String()
+}
+
+// wideNote warns of integers that a JavaScript number cannot hold exactly
+// (a Go int64 or uint64 beyond ±2^53), in s or in its items.
+func wideNote(s *schema) string {
+	for s != nil {
+		switch {
+		case s.Format == "int64" || s.Format == "uint64":
+			return "A Go " + s.Format + ": beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string."
+		case s.Items != nil:
+			s = s.Items
+		case s.AdditionalProperties != nil:
+			s = s.AdditionalProperties
+		case len(s.AnyOf) > 0:
+			s = s.AnyOf[0]
+		default:
+			return ""
+		}
+	}
+	return ""
 }

@@ -14,11 +14,13 @@ export interface ExampleAPI {
    * and answers with a tree.
    */
   rich: { input: Rich; output: Node | null };
+  /** The output is a Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   secret_admin_thing: { input: string; output: Record<string, number> };
   untyped: { input: any; output: any };
 }
 
 export interface Node {
+  /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   value: number;
   children?: Node[];
   parent: Node | null;
@@ -26,26 +28,29 @@ export interface Node {
 }
 
 export interface Rich {
+  /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   id: number;
   created: string;
-  by: string;
-  Note: string;
+  by?: string;
+  Note?: string;
   name: string;
   nick?: string | null;
   tags: string[];
   scores: Record<string, number>;
   by_id: Record<string, Node>;
-  "-": string;
+  dash: string;
   count: string;
   raw: any;
   any: any;
   blob: string;
   pair: boolean[];
   tree: Node;
+  /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   level?: number;
   when: string | null;
   Untagged: number;
   inline: {
+    /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
     a: number;
   };
 }

@@ -1,0 +1,289 @@
+package echorpc
+
+import (
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/labstack/echo/v4"
+)
+
+// How data crosses the wire: typed data is decoded, and every reply's data
+// encoded, with encoding/json/v2 semantics (github.com/go-json-experiment/json,
+// the standard library's encoding/json/v2 from Go 1.27):
+//
+//   - names match exactly, and a name repeated at any depth is refused;
+//   - invalid UTF-8 is refused;
+//   - unknown names are ignored unless refused (Config.RefuseUnknownFields,
+//     [RefuseUnknownFields]);
+//   - nil slices are sent as [] and nil maps as {}, so the published types
+//     hold; maps are sent with sorted keys;
+//   - strings are escaped for HTML and JavaScript, and invalid UTF-8 that a
+//     handler puts in a reply is replaced by U+FFFD, as encoding/json v1 did.
+
+// encodeOptions are the options of every reply's data.
+var encodeOptions = json.JoinOptions(
+	json.Deterministic(true),
+	jsontext.EscapeForHTML(true),
+	jsontext.EscapeForJS(true),
+	jsontext.AllowInvalidUTF8(true), // replaced by U+FFFD, as v1 did
+)
+
+// decodeOptions are the options of typed data, by whether unknown names are
+// refused.
+var decodeOptions = [2]json.Options{
+	json.RejectUnknownMembers(false),
+	json.RejectUnknownMembers(true),
+}
+
+// fieldError is one problem with a call's data, as the failing reply's data
+// lists them: {"errors": [{"path": "items.2.qty", "rule": "min", "param":
+// "1", "message": "must be at least 1"}]}. Path uses the JSON names on the
+// wire, joined by dots, with array indexes as numbers; "" is the data itself.
+type fieldError struct {
+	Path    string `json:"path"`
+	Rule    string `json:"rule"`
+	Param   string `json:"param,omitempty"`
+	Message string `json:"message"`
+}
+
+// fieldErrors is the data of a reply that refuses a call's data.
+type fieldErrors struct {
+	Errors []fieldError `json:"errors"`
+}
+
+// invalidData answers data that did not decode or validate: 400, a message
+// that names the first problem, and every problem in data.
+func invalidData(errs []fieldError) Result {
+	first := errs[0]
+	msg := "Invalid data: " + first.Path + " " + first.Message + "."
+	switch {
+	case first.Path == "" && first.Rule == "invalid": // a validator's own text
+		msg = "Invalid data: " + first.Message + "."
+	case first.Path == "":
+		msg = "Invalid data: the data " + first.Message + "."
+	}
+	return Result{Response: Response{Message: msg, Data: fieldErrors{Errors: errs}}, Status: http.StatusBadRequest}
+}
+
+// decodeError turns a decoding failure into field errors.
+func decodeError(err error) []fieldError {
+	fe := fieldError{Rule: "syntax", Message: "is not valid JSON"}
+	var se *json.SemanticError
+	var ye *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se):
+		fe.Path = pointerPath(string(se.JSONPointer))
+		switch {
+		case errors.Is(se.Err, json.ErrUnknownName):
+			fe.Rule, fe.Message = "unknown", "is not a known field"
+		case se.GoType != nil:
+			kind := jsonKind(se.GoType)
+			fe.Rule, fe.Param, fe.Message = "type", kind, "must be "+article(kind)
+			if (kind == "integer" || kind == "number") && se.JSONKind == '0' {
+				fe.Message = "must be " + article(kind) + " in range"
+			}
+		default:
+			fe.Rule, fe.Message = "invalid", "cannot be decoded"
+		}
+	case errors.As(err, &ye):
+		fe.Path = pointerPath(string(ye.JSONPointer))
+		if errors.Is(ye.Err, jsontext.ErrDuplicateName) {
+			fe.Rule, fe.Message = "duplicate", "is repeated"
+		}
+	}
+	return []fieldError{fe}
+}
+
+// pointerPath turns a JSON Pointer ("/items/2/qty") into a dotted path
+// ("items.2.qty"), cut as every echo of caller input is.
+func pointerPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range parts {
+		parts[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(s)
+	}
+	return echoed(strings.Join(parts, "."))
+}
+
+// jsonKind names the JSON type that a Go type takes.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType):
+		return "string"
+	case isInteger(t):
+		return "integer"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.String:
+		return "string"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "string"
+		}
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "value"
+}
+
+func isInteger(t reflect.Type) bool {
+	return t.Kind() >= reflect.Int && t.Kind() <= reflect.Uintptr
+}
+
+func article(kind string) string {
+	switch kind {
+	case "integer", "array", "object":
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// validationError turns a validator's failure into a result. A
+// go-playground/validator ValidationErrors (Echo's usual e.Validator) gives
+// one field error per field, with JSON names; an *echo.HTTPError is
+// answered with its own status and message; any other error keeps its text.
+func validationError(err error, in reflect.Type) Result {
+	if errs := playgroundErrors(err, in); errs != nil {
+		return invalidData(errs)
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return outcomeOf(he)
+	}
+	return invalidData([]fieldError{{Rule: "invalid", Message: strings.TrimSuffix(err.Error(), ".")}})
+}
+
+// playgroundFieldError is the part of go-playground/validator's FieldError
+// that field errors need, so that echorpc does not import it.
+type playgroundFieldError interface {
+	Tag() string
+	Param() string
+	StructNamespace() string
+}
+
+// playgroundErrors finds a go-playground/validator ValidationErrors (a
+// slice of FieldError) in err's chain and maps it, or returns nil.
+func playgroundErrors(err error, in reflect.Type) []fieldError {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		v := reflect.ValueOf(e)
+		if v.Kind() != reflect.Slice || v.Len() == 0 {
+			continue
+		}
+		var out []fieldError
+		for i := range v.Len() {
+			f, ok := v.Index(i).Interface().(playgroundFieldError)
+			if !ok {
+				return nil
+			}
+			out = append(out, fieldError{
+				Path:    wirePath(in, f.StructNamespace()),
+				Rule:    f.Tag(),
+				Param:   f.Param(),
+				Message: ruleMessage(f.Tag(), f.Param()),
+			})
+		}
+		return out
+	}
+	return nil
+}
+
+// wirePath maps a validator's Go namespace ("NewTodo.Items[2].Qty") onto
+// the JSON names of t ("items.2.qty"): embedded structs add no name, and a
+// field's name is its json tag's, as on the wire.
+func wirePath(t reflect.Type, namespace string) string {
+	segments := strings.Split(namespace, ".")
+	if len(segments) > 0 {
+		segments = segments[1:] // the root type's name
+	}
+	var path []string
+	for _, seg := range segments {
+		name, rest, _ := strings.Cut(seg, "[")
+		t = deref(t)
+		if t.Kind() == reflect.Struct {
+			if sf, ok := t.FieldByName(name); ok {
+				wire, inline := wireName(sf)
+				if !inline {
+					path = append(path, wire)
+				}
+				t = sf.Type
+			} else {
+				path = append(path, name)
+			}
+		}
+		for rest != "" {
+			idx, after, _ := strings.Cut(rest, "]")
+			path = append(path, idx)
+			rest = strings.TrimPrefix(after, "[")
+			if t = deref(t); t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+				t = t.Elem()
+			}
+		}
+	}
+	return echoed(strings.Join(path, "."))
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// wireName is a struct field's JSON name, and whether the field is inlined
+// into its parent (an untagged embedded struct, or the inline option).
+func wireName(sf reflect.StructField) (name string, inline bool) {
+	tag := sf.Tag.Get("json")
+	n, opts, _ := strings.Cut(tag, ",")
+	if strings.Contains(","+opts+",", ",inline,") {
+		return "", true
+	}
+	if n == "" && sf.Anonymous && deref(sf.Type).Kind() == reflect.Struct {
+		return "", true
+	}
+	if n == "" {
+		return sf.Name, false
+	}
+	return n, false
+}
+
+// ruleMessage says in words what a validator rule asks.
+func ruleMessage(tag, param string) string {
+	switch tag {
+	case "required":
+		return "is required"
+	case "min", "gte":
+		return "must be at least " + param
+	case "max", "lte":
+		return "must be at most " + param
+	case "gt":
+		return "must be more than " + param
+	case "lt":
+		return "must be less than " + param
+	case "len":
+		return "must have length " + param
+	case "oneof":
+		return "must be one of " + param
+	case "email":
+		return "must be an email address"
+	case "url":
+		return "must be a URL"
+	}
+	if param != "" {
+		return "must satisfy " + tag + "=" + param
+	}
+	return "must satisfy " + tag
+}
