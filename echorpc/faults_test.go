@@ -102,7 +102,7 @@ func TestClientGoesAway(t *testing.T) {
 		<-started
 		cancel()
 	}()
-	err := (&echorpc.Client{Endpoint: srv.URL+"/rpc"}).Call(ctx, "block", nil, nil)
+	err := (&echorpc.Client{Endpoint: srv.URL + "/rpc"}).Call(ctx, "block", nil, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	select {
 	case err := <-returned:

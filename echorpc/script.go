@@ -17,10 +17,10 @@ import (
 // clientAsset is one embedded client file, with everything a reply needs
 // computed once, at start-up.
 type clientAsset struct {
-	body, gzipped      []byte
-	contentType        []string
-	etag, gzipETag     []string
-	gzipLength         []string
+	body, gzipped  []byte
+	contentType    []string
+	etag, gzipETag []string
+	gzipLength     []string
 }
 
 var clientAssets = loadClientAssets()

@@ -34,9 +34,9 @@ func wireValues() map[string][]any {
 	nick := "n"
 	when := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	filled := Rich{
-		Base:   Base{ID: 1 << 60, Created: when, Shadow: "x"},
-		Audit:  &Audit{By: "ada", Note: "note"},
-		Name:   "name", Nick: &nick, Tags: []string{"a"}, Scores: map[string]float64{"x": 1.5},
+		Base:  Base{ID: 1 << 60, Created: when, Shadow: "x"},
+		Audit: &Audit{By: "ada", Note: "note"},
+		Name:  "name", Nick: &nick, Tags: []string{"a"}, Scores: map[string]float64{"x": 1.5},
 		ByID: map[int]Node{-3: {Value: 1}}, Count: 1 << 62, Raw: json.RawMessage(`{"any":[1]}`),
 		Any: []any{1, "x", nil}, Blob: []byte{1, 2, 3}, Pair: [2]bool{true, false},
 		Tree: Node{Value: 1, Children: []Node{{Value: 2, Parent: &Node{}}}, Label: &nick}, Level: 3, When: &when,
