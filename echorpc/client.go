@@ -7,75 +7,94 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
-// Request is a weeRPC request body, as Flask-RPC's RPCRequest.build makes
-// it. It encodes as {"weerpc": 1.1, "function": ..., "data": ...}, or with
-// the key "wrpc" and 1.0 when Version is [Version10].
-type Request struct {
-	// Version is the dialect; the zero value is Version11.
-	Version Version
-	// Function is the name of the function to call.
-	Function string
-	// Data is the call's data, encoded with encoding/json.
-	Data any
-}
-
-// NewRequest returns a weeRPC 1.1 request for function with data.
-func NewRequest(function string, data any) Request {
-	return Request{Function: function, Data: data}
-}
-
-// MarshalJSON encodes the request in its dialect.
-func (r Request) MarshalJSON() ([]byte, error) {
-	data, err := json.Marshal(r.Data)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, 48+len(r.Function)+len(data))
-	b = append(b, `{"`...)
-	b = append(b, r.Version.key()...)
-	b = append(b, `":`...)
-	b = append(b, r.Version.String()...)
-	b = append(b, `,"function":`...)
-	b = appendString(b, r.Function)
-	b = append(b, `,"data":`...)
-	b = append(b, data...)
-	return append(b, '}'), nil
-}
+// defaultMaxReplyBytes is the reply size limit of a [Client] whose
+// MaxReplyBytes is not set: 4 MiB, as gRPC's default receive limit.
+const defaultMaxReplyBytes = 4 << 20
 
 // Client calls the functions of one remote instance: an echorpc server, or
-// a Flask-RPC one (weeRPC 1.0 or 1.1).
+// a Flask-RPC one (weeRPC 1.0 or 1.1). Make one with a composite literal,
+// &echorpc.Client{Endpoint: "http://127.0.0.1:5000/rpc/tester"}; a Client
+// is safe for concurrent use once its fields are set, and must not be
+// copied after its first call (it keeps a retry budget).
+//
+// The client holds the servers it talks to at arm's length: it reads at
+// most MaxReplyBytes of a reply (counted after the transport's gzip
+// decompression), never follows a redirect (a 3xx reply is an [*Error]
+// naming its Location, so neither the call's body nor Header reaches
+// another host), and takes ok:true only from a 2xx reply in the dialect it
+// sent.
 type Client struct {
 	// Endpoint is the instance's URL, such as "http://127.0.0.1:5000/rpc/tester".
 	Endpoint string
 	// HTTPClient sends the requests. Give it a cookie jar to keep a session
-	// across calls. Optional. Default http.DefaultClient.
+	// across calls. Its CheckRedirect is not used: the client follows no
+	// redirects (it sends with a copy of this http.Client that stops at a
+	// 3xx reply, and leaves this one untouched).
+	// Optional. Default http.DefaultClient.
 	HTTPClient *http.Client
-	// Version is the dialect to speak. Optional. Default Version11.
-	Version Version
+	// Version is the dialect to speak: "1.1" (the key "weerpc" with 1.1) or
+	// "1.0" (the key "wrpc" with 1.0, Flask-RPC's first protocol). Any other
+	// value makes every call fail.
+	//
+	// A reply must be in the dialect sent: to 1.1, "weerpc": 1.1, or
+	// "weerpc": 1.0, which is what Flask-RPC 1.1 answers (its replies carry
+	// the 1.1 key with the number 1.0); to 1.0, "wrpc": 1.0. A reply in the
+	// other dialect, or with another version, is an [*Error].
+	// Optional. Default "1.1".
+	Version string
 	// Header is added to every request. Optional.
 	Header http.Header
 	// Retry retries calls that failed on the way (a network error, or HTTP
-	// 502, 503 or 504) when they are safe to repeat: the function is in
-	// Idempotent, or the call was made with [IdempotentCall]. A call that is not
-	// known to be idempotent is never sent twice.
+	// 429, 502, 503 or 504) when they are safe to repeat: the function is
+	// in Idempotent. A call that is not known to be idempotent is never
+	// sent twice. Retries also draw on the client's retry budget (see
+	// [Retry]), so a failing server is not hammered.
 	// Optional. Default nil: no retries.
 	Retry *Retry
 	// Idempotent lists the functions that may be retried. [Client.LoadManifest]
-	// fills it from the server's manifest.
+	// fills it from the server's manifest; set it before sharing the
+	// Client between goroutines.
 	// Optional.
 	Idempotent map[string]bool
+	// MaxReplyBytes bounds the size of a reply body, and of the manifest,
+	// counted after decompression: a larger reply is an [*Error] that names
+	// the limit, and no more than MaxReplyBytes+1 bytes of it are read.
+	// Optional. Default (0 or less) 4 MiB.
+	MaxReplyBytes int64
+
+	// budget is the retry budget, shared by all the client's calls.
+	budget retryBudget
 }
 
 // Retry bounds retries: up to Attempts tries in all, waiting between them
-// a random time up to Base, 2*Base, 4*Base... (at most Max), and never
-// starting a try after MaxElapsed has passed since the first.
+// a random time between 10ms and Base, 2*Base, 4*Base... (at most Max; the
+// wait is never shorter than 10ms, whatever Base and Max say), and never
+// starting a try after MaxElapsed has passed since the first, nor after
+// the call's context would end.
+//
+// A 429 or 503 reply's Retry-After (delta-seconds or an HTTP date) replaces
+// the backoff: the client waits that long, or gives up at once and returns
+// that reply's error when the wait would go past MaxElapsed or the
+// context's deadline.
+//
+// Retries draw on a budget kept per [Client], as gRPC's retry throttling
+// does (maxTokens 10, tokenRatio 0.1): the budget starts with 10 tokens,
+// every try of an idempotent call that fails in a retryable way costs one
+// (whether or not a retry follows), every try of any call that does not
+// fail so gives back 0.1, and no retry is made while 5 tokens or fewer are
+// left. A server that keeps failing thus gets at most four retries in all,
+// across calls and goroutines, until it answers again.
 type Retry struct {
 	// Attempts is the number of tries, the first included. Default 3.
 	Attempts int
@@ -87,79 +106,128 @@ type Retry struct {
 	MaxElapsed time.Duration
 }
 
-// CallOption sets something for one call.
-type CallOption func(*callOptions)
-
-type callOptions struct {
-	idempotent bool
-}
-
-// IdempotentCall declares one call safe to repeat, so the client's Retry
-// applies to it even if its function is not in Client.Idempotent.
-func IdempotentCall() CallOption { return func(o *callOptions) { o.idempotent = true } }
-
-// NewClient returns a Client for the instance at endpoint.
-func NewClient(endpoint string) *Client {
-	return &Client{Endpoint: endpoint}
-}
-
-// envelope is a reply as the client reads it; both version keys are
-// accepted, since Flask-RPC 1.1 answers with a wrong one.
-type envelope struct {
-	Weerpc  json.RawMessage `json:"weerpc"`
-	Wrpc    json.RawMessage `json:"wrpc"`
-	OK      *bool           `json:"ok"`
-	Message *string         `json:"message"`
-	Data    json.RawMessage `json:"data"`
-}
-
 // Call calls function with data and decodes the reply's data into out (a
 // pointer, or nil to drop it). It returns an [*Error] when the reply's ok is
-// false or the reply is not a weeRPC envelope, and the transport's error
-// when the call could not be made. The context bounds the whole call, and
-// its deadline travels to the server in the [TimeoutHeader].
-func (c *Client) Call(ctx context.Context, function string, data, out any, opts ...CallOption) error {
-	var o callOptions
-	for _, opt := range opts {
-		opt(&o)
+// false, and when the reply cannot be taken as a success: it is not a
+// weeRPC envelope in the dialect sent, it says ok with an HTTP status other
+// than 2xx, it is a redirect, or it is larger than MaxReplyBytes. It returns
+// the transport's error when the call could not be made. The context bounds
+// the whole call, and its deadline travels to the server in the
+// [TimeoutHeader].
+func (c *Client) Call(ctx context.Context, function string, data, out any) error {
+	d, err := c.dialect()
+	if err != nil {
+		return err
 	}
-	body, err := json.Marshal(Request{Version: c.Version, Function: function, Data: data})
+	body, err := d.callBody(function, data)
 	if err != nil {
 		return fmt.Errorf("wrpc: encoding the data for %q: %w", function, err)
 	}
-	retry := c.Retry != nil && (o.idempotent || c.Idempotent[function])
+	retry := c.Retry != nil && c.Idempotent[function]
 	var policy Retry
 	if retry {
 		policy = c.Retry.withDefaults()
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		status, raw, err := c.send(ctx, body)
-		var wait time.Duration
-		if retry && attempt < policy.Attempts && retryable(ctx, status, err) {
-			if wait = policy.backoff(attempt); time.Since(start)+wait > policy.MaxElapsed {
-				wait = 0
+		rep, err := c.send(ctx, body)
+		var e *Error
+		switch {
+		case err == nil:
+			err = d.check(function, rep, out)
+		case !errors.As(err, &e):
+			err = fmt.Errorf("wrpc: calling %q: %w", function, err)
+		}
+		failed := retryable(ctx, rep.status, err)
+		if c.Retry != nil && !failed && ctx.Err() == nil {
+			c.budget.succeed()
+		}
+		if !retry || !failed {
+			return err
+		}
+		// A retryable failure of a call that may be retried costs a token,
+		// whether or not a retry follows.
+		if !c.budget.fail() || attempt >= policy.Attempts {
+			return err
+		}
+		wait := policy.backoff(attempt)
+		if rep.status == http.StatusTooManyRequests || rep.status == http.StatusServiceUnavailable {
+			if ra, ok := retryAfter(rep.retryAfter, time.Now()); ok {
+				wait = max(ra, minBackoff)
 			}
 		}
-		if wait == 0 {
-			if err != nil {
-				return fmt.Errorf("wrpc: calling %q: %w", function, err)
-			}
-			return decodeReply(function, status, raw, out)
+		if wait > policy.MaxElapsed-time.Since(start) {
+			return err
 		}
+		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return fmt.Errorf("wrpc: calling %q: %w", function, ctx.Err())
-		case <-time.After(wait):
+		case <-timer.C:
 		}
 	}
 }
 
-// send makes one try and returns the reply's status and body.
-func (c *Client) send(ctx context.Context, body []byte) (status int, raw []byte, err error) {
+// clientDialect is the dialect a Client speaks: its version key and number.
+type clientDialect struct {
+	key     string  // "weerpc" or "wrpc"
+	number  string  // "1.1" or "1.0"
+	version float64 // 1.1 or 1.0
+}
+
+var (
+	clientV11 = clientDialect{key: "weerpc", number: "1.1", version: 1.1}
+	clientV10 = clientDialect{key: "wrpc", number: "1.0", version: 1.0}
+)
+
+// dialect returns the dialect named by c.Version.
+func (c *Client) dialect() (clientDialect, error) {
+	switch c.Version {
+	case "", "1.1":
+		return clientV11, nil
+	case "1.0":
+		return clientV10, nil
+	}
+	return clientDialect{}, fmt.Errorf("wrpc: Client.Version is %q; want \"1.1\" or \"1.0\"", c.Version)
+}
+
+// callBody encodes a request body as Flask-RPC's RPCRequest.build makes it:
+// {"weerpc":1.1,"function":...,"data":...}, or with "wrpc" and 1.0.
+func (d clientDialect) callBody(function string, data any) ([]byte, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 32+len(function)+len(raw))
+	b = append(b, `{"`...)
+	b = append(b, d.key...)
+	b = append(b, `":`...)
+	b = append(b, d.number...)
+	b = append(b, `,"function":`...)
+	b = appendString(b, function)
+	b = append(b, `,"data":`...)
+	b = append(b, raw...)
+	return append(b, '}'), nil
+}
+
+// clientReply is what one try brought back.
+type clientReply struct {
+	status     int
+	retryAfter string // the Retry-After header
+	raw        []byte // the body, when it is JSON
+}
+
+// send makes one try. A reply that is a redirect, not JSON, or too large is
+// an [*Error] (with the reply's status in rep too); a failure to send or
+// read is the transport's error.
+func (c *Client) send(ctx context.Context, body []byte) (rep clientReply, err error) {
 	req, err := c.newRequest(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return rep, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if deadline, ok := ctx.Deadline(); ok {
@@ -168,17 +236,21 @@ func (c *Client) send(ctx context.Context, body []byte) (status int, raw []byte,
 	}
 	res, err := c.do(req)
 	if err != nil {
-		return 0, nil, err
+		return rep, err
 	}
 	defer res.Body.Close()
-	raw, err = io.ReadAll(res.Body)
-	if err != nil {
-		return 0, nil, err
-	}
+	rep.status = res.StatusCode
+	rep.retryAfter = res.Header.Get("Retry-After")
 	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); mt != "application/json" {
-		return res.StatusCode, nil, &Error{Status: res.StatusCode, Message: fmt.Sprintf("The reply is not a weeRPC envelope (HTTP %d, %s).", res.StatusCode, contentType(res))}
+		_, _ = io.CopyN(io.Discard, res.Body, 2<<10) // so a short body leaves the connection reusable
+		return rep, &Error{Status: res.StatusCode, Message: fmt.Sprintf("The reply is not a weeRPC envelope (HTTP %d, %s).", res.StatusCode, contentType(res))}
 	}
-	return res.StatusCode, raw, nil
+	rep.raw, err = c.readReply(res)
+	var e *Error
+	if err != nil && !errors.As(err, &e) {
+		return clientReply{}, err // the connection failed mid-reply
+	}
+	return rep, err
 }
 
 // newRequest makes a request with the client's headers.
@@ -194,25 +266,150 @@ func (c *Client) newRequest(ctx context.Context, method, url string, body io.Rea
 	return req, nil
 }
 
+// do sends req without following redirects. It sends with a copy of the
+// configured http.Client whose transport turns every 3xx reply into an
+// [*Error] that names its Location, before http.Client can act on it (even
+// on a Location it cannot parse); the caller's http.Client is not changed.
 func (c *Client) do(req *http.Request) (*http.Response, error) {
+	hc := http.DefaultClient
 	if c.HTTPClient != nil {
-		return c.HTTPClient.Do(req)
+		hc = c.HTTPClient
 	}
-	return http.DefaultClient.Do(req)
+	noFollow := *hc
+	noFollow.Transport = stopRedirects{next: hc.Transport}
+	res, err := noFollow.Do(req)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, e
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// stopRedirects is a RoundTripper that answers a 3xx reply with
+// [errRedirect].
+type stopRedirects struct {
+	next http.RoundTripper // nil for http.DefaultTransport
+}
+
+func (s stopRedirects) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := s.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	res, err := next.RoundTrip(req)
+	if err != nil || res.StatusCode < 300 || res.StatusCode > 399 {
+		return res, err
+	}
+	// Read a little, so that a short body leaves the connection reusable.
+	_, _ = io.CopyN(io.Discard, res.Body, 2<<10)
+	res.Body.Close()
+	return nil, errRedirect(res)
+}
+
+// maxEchoed bounds how much of a reply's header an error repeats.
+const maxEchoed = 255
+
+// cutEchoed cuts a header value that an error repeats to maxEchoed bytes.
+func cutEchoed(s string) string {
+	if len(s) > maxEchoed {
+		return s[:maxEchoed] + "..."
+	}
+	return s
+}
+
+// errRedirect is the error for a 3xx reply: the client follows no
+// redirects, so it names where the server pointed instead.
+func errRedirect(res *http.Response) *Error {
+	loc := res.Header.Get("Location")
+	if loc == "" {
+		return &Error{Status: res.StatusCode, Message: "The reply is a redirect with no Location; the client does not follow redirects."}
+	}
+	return &Error{Status: res.StatusCode, Message: "The reply is a redirect to " + strconv.Quote(cutEchoed(loc)) + "; the client does not follow redirects."}
+}
+
+// maxReplyBytes is the client's reply size limit.
+func (c *Client) maxReplyBytes() int64 {
+	if c.MaxReplyBytes > 0 {
+		return c.MaxReplyBytes
+	}
+	return defaultMaxReplyBytes
+}
+
+// readReply reads a reply body, up to the client's limit; a larger body
+// is an [*Error] naming the limit. It reads through a LimitReader, so a
+// small gzip reply that the transport inflates cannot grow past the limit.
+func (c *Client) readReply(res *http.Response) ([]byte, error) {
+	limit := c.maxReplyBytes()
+	if res.ContentLength > limit {
+		return nil, errReplyTooLarge(res.StatusCode, limit)
+	}
+	n := limit
+	if n < math.MaxInt64 {
+		n++
+	}
+	raw, err := io.ReadAll(io.LimitReader(res.Body, n))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > limit {
+		return nil, errReplyTooLarge(res.StatusCode, limit)
+	}
+	return raw, nil
+}
+
+func errReplyTooLarge(status int, limit int64) *Error {
+	return &Error{Status: status, Message: "The reply is larger than the client's limit of " + strconv.FormatInt(limit, 10) + " bytes (Client.MaxReplyBytes)."}
 }
 
 // retryable reports whether a try failed on the way: a transport error
-// (not the caller's own context ending), or a gateway status.
+// (not the caller's own context ending), or HTTP 429, 502, 503 or 504.
 func retryable(ctx context.Context, status int, err error) bool {
-	if ctx.Err() != nil {
+	if err == nil || ctx.Err() != nil {
 		return false
 	}
 	var e *Error
-	if err != nil && !errors.As(err, &e) {
+	if !errors.As(err, &e) {
+		return status == 0 // a transport error, not data that would not decode
+	}
+	switch e.Status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
-	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+	return false
 }
+
+// retryAfter parses a Retry-After value, delta-seconds or an HTTP date,
+// into a wait from now (0 for a date in the past).
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			if errors.Is(err, strconv.ErrRange) {
+				return math.MaxInt64, true
+			}
+			return 0, false
+		}
+		if secs > uint64(math.MaxInt64/time.Second) {
+			return math.MaxInt64, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// minBackoff is the shortest wait before a retry, whatever Retry says.
+const minBackoff = 10 * time.Millisecond
 
 func (r Retry) withDefaults() Retry {
 	if r.Attempts <= 0 {
@@ -231,46 +428,145 @@ func (r Retry) withDefaults() Retry {
 }
 
 // backoff is the wait after the given try: full jitter over an
-// exponentially growing cap.
+// exponentially growing cap, and at least minBackoff.
 func (r Retry) backoff(attempt int) time.Duration {
 	ceiling := r.Base << min(attempt-1, 30)
 	if ceiling <= 0 || ceiling > r.Max {
 		ceiling = r.Max
 	}
-	return time.Duration(rand.Int64N(int64(ceiling)) + 1)
+	if ceiling <= minBackoff {
+		return minBackoff
+	}
+	return minBackoff + time.Duration(rand.Int64N(int64(ceiling-minBackoff)+1))
 }
 
-// decodeReply turns a reply into the caller's result.
-func decodeReply(function string, status int, raw []byte, out any) error {
-	var env envelope
-	if json.Unmarshal(raw, &env) != nil || env.OK == nil || (env.Weerpc == nil && env.Wrpc == nil) {
-		return &Error{Status: status, Message: fmt.Sprintf("The reply is not a weeRPC envelope (HTTP %d, application/json).", status)}
-	}
-	if !*env.OK {
-		e := &Error{Status: status}
-		if env.Message != nil {
-			e.Message = *env.Message
+// The retry budget, as gRPC's retry throttling: maxTokens 10, tokenRatio
+// 0.1, counted in thousandths of a token.
+const (
+	budgetMax     = 10 * 1000
+	budgetFailure = 1000
+	budgetSuccess = 100 // tokenRatio 0.1
+)
+
+// retryBudget is a token bucket kept as the tokens spent, so that its zero
+// value is full. It is safe for concurrent use.
+type retryBudget struct {
+	spent atomic.Int64
+}
+
+// fail takes a token for a retryable failure and reports whether a retry
+// may follow: more than half the tokens are left.
+func (b *retryBudget) fail() bool {
+	for {
+		s := b.spent.Load()
+		n := min(s+budgetFailure, budgetMax)
+		if b.spent.CompareAndSwap(s, n) {
+			return budgetMax-n > budgetMax/2
 		}
-		if len(env.Data) > 0 && string(env.Data) != "null" {
-			_ = json.Unmarshal(env.Data, &e.Data)
+	}
+}
+
+// succeed gives back a tenth of a token.
+func (b *retryBudget) succeed() {
+	for {
+		s := b.spent.Load()
+		if s == 0 {
+			return
+		}
+		if b.spent.CompareAndSwap(s, max(s-budgetSuccess, 0)) {
+			return
+		}
+	}
+}
+
+// check turns a JSON reply into the caller's result. The reply must be a
+// weeRPC envelope (a JSON object with "ok" true or false and "message" a
+// string or null, keys matched exactly) in the dialect d; ok:true counts
+// only with a 2xx status.
+func (d clientDialect) check(function string, rep clientReply, out any) error {
+	status := rep.status
+	var env map[string]json.RawMessage
+	if json.Unmarshal(rep.raw, &env) != nil || env == nil {
+		return errNotEnvelope(status)
+	}
+	var ok bool
+	switch string(env["ok"]) {
+	case "true":
+		ok = true
+	case "false":
+	default:
+		return errNotEnvelope(status)
+	}
+	var message string
+	if m, has := env["message"]; has && string(m) != "null" {
+		if json.Unmarshal(m, &message) != nil {
+			return errNotEnvelope(status)
+		}
+	}
+	if !d.matches(env) {
+		return &Error{Status: status, Message: "The reply is not in the weeRPC " + d.number + " dialect the client sent (\"" + d.key + "\": " + d.number + ")."}
+	}
+	raw := env["data"]
+	if !ok {
+		e := &Error{Status: status, Message: message}
+		if len(raw) > 0 && string(raw) != "null" {
+			_ = json.Unmarshal(raw, &e.Data)
 		}
 		return e
 	}
-	if out == nil || len(env.Data) == 0 {
+	if status < 200 || status > 299 {
+		return &Error{Status: status, Message: "The reply says ok, but its HTTP status is not a success."}
+	}
+	if out == nil || len(raw) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
+	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("wrpc: decoding the data of %q: %w", function, err)
 	}
 	return nil
 }
 
+// matches reports whether an envelope's version is the dialect d: to 1.1,
+// "weerpc": 1.1, or "weerpc": 1.0 as Flask-RPC 1.1 answers; to 1.0,
+// "wrpc": 1.0. The number compares as a number (1.10 is 1.1).
+func (d clientDialect) matches(env map[string]json.RawMessage) bool {
+	raw, has := env[d.key]
+	if !has {
+		return false
+	}
+	v, ok := jsonNumber(raw)
+	if !ok {
+		return false
+	}
+	return v == d.version || (d.key == "weerpc" && v == 1.0)
+}
+
+// jsonNumber returns the value of a JSON number token.
+func jsonNumber(raw json.RawMessage) (float64, bool) {
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil
+}
+
+func errNotEnvelope(status int) *Error {
+	return &Error{Status: status, Message: fmt.Sprintf("The reply is not a weeRPC envelope (HTTP %d, application/json).", status)}
+}
+
 // LoadManifest reads the instance's manifest (the server must set
-// Config.Manifest) and fills Idempotent from its idempotent flags.
+// Config.Manifest) at Endpoint's path plus "/manifest.json", with
+// Endpoint's query, and fills Idempotent from its idempotent flags. The
+// manifest is bound by MaxReplyBytes, and a redirect is an error, as for
+// calls.
 func (c *Client) LoadManifest(ctx context.Context) error {
-	req, err := c.newRequest(ctx, http.MethodGet, c.Endpoint+"/manifest.json", nil)
+	u, err := manifestURL(c.Endpoint)
 	if err != nil {
-		return fmt.Errorf("wrpc: %w", err)
+		return fmt.Errorf("wrpc: loading the manifest: %w", err)
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("wrpc: loading the manifest: %w", err)
 	}
 	res, err := c.do(req)
 	if err != nil {
@@ -280,13 +576,17 @@ func (c *Client) LoadManifest(ctx context.Context) error {
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("wrpc: loading the manifest: HTTP %d", res.StatusCode)
 	}
+	raw, err := c.readReply(res)
+	if err != nil {
+		return fmt.Errorf("wrpc: loading the manifest: %w", err)
+	}
 	var m struct {
 		Functions []struct {
 			Name       string `json:"name"`
 			Idempotent bool   `json:"idempotent"`
 		} `json:"functions"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+	if err := json.Unmarshal(raw, &m); err != nil {
 		return fmt.Errorf("wrpc: loading the manifest: %w", err)
 	}
 	idempotent := map[string]bool{}
@@ -299,9 +599,24 @@ func (c *Client) LoadManifest(ctx context.Context) error {
 	return nil
 }
 
+// manifestURL inserts /manifest.json at the end of the endpoint's path,
+// keeping its query and dropping its fragment.
+func manifestURL(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", err
+	}
+	u.Fragment, u.RawFragment = "", ""
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/manifest.json"
+	if u.RawPath != "" {
+		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + "/manifest.json"
+	}
+	return u.String(), nil
+}
+
 func contentType(res *http.Response) string {
 	if ct := res.Header.Get("Content-Type"); ct != "" {
-		return ct
+		return cutEchoed(ct)
 	}
 	return "no content type"
 }
