@@ -1,14 +1,15 @@
 # One command runs every test: make test
 # It installs what the tests need first: Go modules, the npm dev packages
-# (TypeScript only), and Debian's chromium for the browser tests.
+# (TypeScript only), Debian's chromium for the browser tests, and Debian's
+# redis-server and postgresql for the example's fleet test.
 
 FUZZTIME ?= 20s
 
-.PHONY: test deps chromium vet gotest fuzz jstest bench generate run
+.PHONY: test deps chromium services vet gotest fuzz jstest bench generate run
 
 test: deps vet gotest fuzz jstest
 
-deps: chromium
+deps: chromium services
 	go mod download
 	npm ci --ignore-scripts --no-audit --no-fund
 
@@ -18,6 +19,16 @@ chromium:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The example's fleet test (example/fleet_test.go) runs two instances on
+# Redis and PostgreSQL; install Debian's servers when they are missing. The
+# test starts its own servers in temporary folders, so nothing is enabled.
+services:
+	@{ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; } && \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server postgresql >/dev/null; }
 
 vet:
 	go vet ./...

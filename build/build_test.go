@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func TestBundleIsFresh(t *testing.T) {
 	if len(files) != 4 {
 		t.Fatalf("built %d files, want client.js, client.mjs and their maps", len(files))
 	}
-	if stale := compare("..", files); len(stale) > 0 {
+	if stale := compare(filepath.Join("..", outDir), outDir, files); len(stale) > 0 {
 		t.Fatalf("%v out of date: run go generate ./... and commit build/dist", stale)
 	}
 }
@@ -54,5 +55,129 @@ func TestSourceMapsAreRelative(t *testing.T) {
 		if abs, _ := filepath.Abs(".."); bytes.Contains(b, []byte(abs)) {
 			t.Errorf("%s holds the absolute path %s", name, abs)
 		}
+	}
+}
+
+// The committed declarations are what tsc writes from the source, when tsc
+// is installed (npm ci).
+func TestTypesAreFresh(t *testing.T) {
+	tsc := tscPath("..")
+	if tsc == "" {
+		t.Skip("node_modules/.bin/tsc or node not found: run npm ci --ignore-scripts")
+	}
+	files, err := declarations("..", tsc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := files["module.d.ts"]; !ok {
+		t.Fatalf("tsc wrote %v, no module.d.ts", keys(files))
+	}
+	if stale := compare(filepath.Join("..", typesDir), typesDir, files); len(stale) > 0 {
+		t.Fatalf("%v out of date: run go generate ./... and commit build/dist", stale)
+	}
+}
+
+// -check fails on a stale declaration file, and passes once the build has
+// written the folder again: run on a copy of the sources. compare also
+// names missing and extra files.
+func TestCheckCoversTypes(t *testing.T) {
+	if tscPath("..") == "" {
+		t.Skip("node_modules/.bin/tsc or node not found: run npm ci --ignore-scripts")
+	}
+	root := copySources(t)
+	modules, err := filepath.Abs(filepath.Join("..", "node_modules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(modules, filepath.Join(root, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	dts := filepath.Join(root, typesDir, "wrpc.d.ts")
+	if err := os.WriteFile(dts, []byte("// stale\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(root, true); err == nil || !strings.Contains(err.Error(), "build/dist/types/wrpc.d.ts") {
+		t.Fatalf("a stale wrpc.d.ts: the check says %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(root, typesDir, "old.d.ts"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(root, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(root, true); err != nil {
+		t.Fatalf("after writing, the check says %v", err)
+	}
+	files := map[string][]byte{"module.d.ts": nil, "new.d.ts": nil}
+	if err := os.WriteFile(filepath.Join(root, typesDir, "old.d.ts"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(compare(filepath.Join(root, typesDir), typesDir, files), " ")
+	for _, want := range []string{"types/module.d.ts", "types/new.d.ts", "types/old.d.ts", "types/wrpc.d.ts"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("compare says %s, want it to name %s", got, want)
+		}
+	}
+}
+
+// Without tsc, the check still covers the bundles and says it skipped the
+// declarations.
+func TestCheckWithoutTSC(t *testing.T) {
+	if got := tscPath(t.TempDir()); got != "" {
+		t.Fatalf("tscPath of an empty folder = %q", got)
+	}
+	root := copySources(t)
+	if err := run(root, true); err != nil {
+		t.Fatalf("a fresh copy fails the check: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(root, outDir, "client.js"), []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(root, true); err == nil || !strings.Contains(err.Error(), "build/dist/client.js") {
+		t.Fatalf("a stale bundle: the check says %v", err)
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var k []string
+	for name := range m {
+		k = append(k, name)
+	}
+	return k
+}
+
+// copySources copies what the build reads and writes into a new folder,
+// and returns it.
+func copySources(t *testing.T) string {
+	root := t.TempDir()
+	for _, p := range []string{"jsclient", outDir, "tsconfig.json"} {
+		copyTree(t, filepath.Join("..", p), filepath.Join(root, p))
+	}
+	return root
+}
+
+// copyTree copies the file or folder from to to.
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

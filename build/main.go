@@ -1,9 +1,12 @@
 // Command build bundles the browser client (jsclient/) with esbuild's Go
 // API into build/dist/, which is committed and embedded by package wrpc, so
-// that no one who uses the Go module needs Node or a build step.
+// that no one who uses the Go module needs Node or a build step. It also
+// writes the type declarations in build/dist/types with TypeScript's tsc,
+// when node_modules/.bin/tsc is there (npm ci); without it, it says so and
+// leaves them.
 //
 //	go run ./build          # write build/dist
-//	go run ./build -check   # fail if build/dist differs from the source
+//	go run ./build -check   # fail if build/dist (and its .d.ts, with tsc) differs from the source
 //
 // go generate ./... runs it. Warnings are errors.
 package main
@@ -13,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,11 +24,15 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 )
 
-// outDir is where the bundles go, relative to the repository's root.
-const outDir = "build/dist"
+// outDir is where the bundles go, relative to the repository's root, and
+// typesDir where tsc's declarations go.
+const (
+	outDir   = "build/dist"
+	typesDir = "build/dist/types"
+)
 
-// targets are the two builds: a script that defines the global wrpc, and an
-// ES module.
+// targets are the two builds: a script that defines the globals wrpc and
+// weerpc, and an ES module.
 var targets = []struct {
 	entry, out string
 	format     api.Format
@@ -37,24 +45,116 @@ func main() {
 	check := flag.Bool("check", false, "compare build/dist with a fresh build instead of writing it")
 	root := flag.String("root", ".", "the repository's root")
 	flag.Parse()
-	files, err := bundle(*root)
-	if err != nil {
+	if err := run(*root, *check); err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		os.Exit(1)
 	}
-	if *check {
-		if stale := compare(*root, files); len(stale) > 0 {
-			fmt.Fprintf(os.Stderr, "build: %s out of date; run go generate ./...\n", strings.Join(stale, ", "))
-			os.Exit(1)
+}
+
+// run writes build/dist under root, or with check compares it with a fresh
+// build. The declarations are left out, with a note on stderr, when tsc is
+// not installed.
+func run(root string, check bool) error {
+	files, err := bundle(root)
+	if err != nil {
+		return err
+	}
+	dirs := map[string]map[string][]byte{outDir: files}
+	if tsc := tscPath(root); tsc == "" {
+		fmt.Fprintf(os.Stderr, "build: %s not checked or written: node_modules/.bin/tsc (and node) not found; run npm ci --ignore-scripts\n", typesDir)
+	} else if dirs[typesDir], err = declarations(root, tsc); err != nil {
+		return err
+	}
+	if check {
+		var stale []string
+		for dir, files := range dirs {
+			stale = append(stale, compare(filepath.Join(root, dir), dir, files)...)
 		}
-		return
+		if len(stale) > 0 {
+			sort.Strings(stale)
+			return fmt.Errorf("%s out of date; run go generate ./...", strings.Join(stale, ", "))
+		}
+		return nil
+	}
+	for dir, files := range dirs {
+		if err := write(filepath.Join(root, dir), files); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write makes dir hold files: it writes them, and removes the other files
+// (not folders) in dir.
+func write(dir string, files map[string][]byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if _, ok := files[e.Name()]; !ok && !e.IsDir() {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
 	}
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(*root, outDir, name), data, 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "build:", err)
-			os.Exit(1)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// tscPath returns root's node_modules/.bin/tsc, or "" when it, or the node
+// that runs it, is missing.
+func tscPath(root string) string {
+	tsc, err := filepath.Abs(filepath.Join(root, "node_modules", ".bin", "tsc"))
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(tsc); err != nil {
+		return ""
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		return ""
+	}
+	return tsc
+}
+
+// declarations runs tsc on root's tsconfig.json into a temporary folder and
+// returns the declaration files it writes, by name.
+func declarations(root, tsc string) (map[string][]byte, error) {
+	tmp, err := os.MkdirTemp("", "wrpc-dts-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.Command(tsc, "-p", "tsconfig.json", "--outDir", tmp)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("tsc -p tsconfig.json: %v\n%s", err, out)
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		if e.IsDir() {
+			return nil, fmt.Errorf("tsc wrote a folder, %s: keep jsclient/*.ts flat", e.Name())
+		}
+		if files[e.Name()], err = os.ReadFile(filepath.Join(tmp, e.Name())); err != nil {
+			return nil, err
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("tsc wrote no declarations")
+	}
+	return files, nil
 }
 
 // bundle builds every target in memory and returns the files by name.
@@ -93,14 +193,21 @@ func bundle(root string) (map[string][]byte, error) {
 	return files, nil
 }
 
-// compare returns the names of the files whose committed copy differs from
-// files, and of committed files that the build no longer makes.
-func compare(root string, files map[string][]byte) []string {
+// compare returns the names (under name) of the files whose copy in dir
+// differs from files or is missing, and of the files in dir (not folders)
+// that the build no longer makes.
+func compare(dir, name string, files map[string][]byte) []string {
 	var stale []string
-	for name, data := range files {
-		old, err := os.ReadFile(filepath.Join(root, outDir, name))
+	for f, data := range files {
+		old, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil || !bytes.Equal(old, data) {
-			stale = append(stale, filepath.Join(outDir, name))
+			stale = append(stale, filepath.Join(name, f))
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if _, ok := files[e.Name()]; !ok && !e.IsDir() {
+			stale = append(stale, filepath.Join(name, e.Name()))
 		}
 	}
 	sort.Strings(stale)

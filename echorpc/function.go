@@ -19,9 +19,8 @@ type Funcs map[string]Handler
 // Handler is a registered function's implementation, made by [Func],
 // [RawFunc] or [Stream].
 type Handler interface {
-	// call runs the function on a request's raw data; strict refuses
-	// unknown names in typed data.
-	call(c echo.Context, data json.RawMessage, strict bool) Result
+	// call runs the function on a request's raw data.
+	call(c echo.Context, data json.RawMessage, env callEnv) Result
 	// types returns the input and output types; nil for untyped handlers.
 	types() (in, out reflect.Type)
 }
@@ -35,7 +34,7 @@ type Handler interface {
 //	})}
 type RawFunc func(c echo.Context, data json.RawMessage) Response
 
-func (h RawFunc) call(c echo.Context, data json.RawMessage, _ bool) Result {
+func (h RawFunc) call(c echo.Context, data json.RawMessage, _ callEnv) Result {
 	return Result{Response: h(c, data)}
 }
 
@@ -107,8 +106,8 @@ func (h *typedHandler[In, Out]) types() (in, out reflect.Type) {
 	return reflect.TypeFor[In](), reflect.TypeFor[Out]()
 }
 
-func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage, strict bool) Result {
-	in, res, ok := decodeInput[In](c, data, strict, h.validate)
+func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage, env callEnv) Result {
+	in, res, ok := decodeInput[In](c, data, env.strict, h.validate)
 	if !ok {
 		return res
 	}
@@ -151,6 +150,13 @@ func handlerError(c echo.Context, err error) Result {
 	return outcomeOf(err)
 }
 
+// callEnv is what a handler needs to know of the call beyond its data.
+type callEnv struct {
+	strict  bool    // refuse unknown names in typed data
+	dialect dialect // the request's, for a stream's envelopes
+	rpc     *RPC
+}
+
 // function is a registered function with what guards and wraps it.
 type function struct {
 	strict     bool // refuse unknown names in typed data
@@ -162,6 +168,7 @@ type function struct {
 	timeout    time.Duration
 	doc        string
 	idempotent bool
+	stream     bool
 }
 
 // Option sets something for the functions registered in one call of

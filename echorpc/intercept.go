@@ -44,7 +44,8 @@ type Call struct {
 	// when the stream has ended, with Result.Items the number of items sent.
 	Stream bool
 
-	refusal *Error // why a Rejected call was refused
+	refusal *Error  // why a Rejected call was refused
+	dialect dialect // the request's
 }
 
 // Result is what a call produced.

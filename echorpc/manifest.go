@@ -13,6 +13,7 @@ type description struct {
 	Name        string       `json:"name"`
 	Description string       `json:"description,omitempty"`
 	Idempotent  bool         `json:"idempotent"`
+	Stream      bool         `json:"stream,omitempty"`
 	Allowed     bool         `json:"allowed"`
 	Rules       *ruleSummary `json:"rules,omitempty"`
 	Input       *schema      `json:"input"`
@@ -65,6 +66,7 @@ func (rpc *RPC) describe(c echo.Context, all bool) ([]description, *schemaGen) {
 			Name:        name,
 			Description: fn.doc,
 			Idempotent:  fn.idempotent,
+			Stream:      fn.stream,
 			Allowed:     allowed,
 			Rules:       summarize(rpc.rules, fn.rules),
 			Input:       gen.of(in),

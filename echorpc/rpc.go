@@ -145,6 +145,23 @@ type Config struct {
 	// Optional. Default none.
 	Interceptors []Interceptor
 
+	// MaxStreams bounds the streams (see [Stream]) open at once on the
+	// instance; one more is answered 503 "Too many open streams: try again
+	// later." with Retry-After: 1, before it starts.
+	// Optional. Default 0 (no bound).
+	MaxStreams int
+
+	// StreamPing is how often an idle stream gets a comment line (": ping"),
+	// so that proxies and browsers keep it open.
+	// Optional. Default 15s; a negative value sends none.
+	StreamPing time.Duration
+
+	// StreamWriteTimeout drops a stream whose caller has not taken an
+	// event within it (a consumer that stopped reading), so that it does
+	// not pin the server's memory; the handler's send then fails.
+	// Optional. Default 10s.
+	StreamWriteTimeout time.Duration
+
 	// RefuseUnknownFields refuses typed data with a name that the
 	// function's input type does not have (400, with an "unknown" field
 	// error). See also [RefuseUnknownFields].
@@ -168,10 +185,12 @@ type Config struct {
 
 // DefaultConfig holds the defaults that [New] fills in.
 var DefaultConfig = Config{
-	Name:        "API",
-	SessionName: "session",
-	BodyLimit:   1 << 20,
-	MaxDepth:    64,
+	Name:               "API",
+	SessionName:        "session",
+	BodyLimit:          1 << 20,
+	MaxDepth:           64,
+	StreamPing:         15 * time.Second,
+	StreamWriteTimeout: 10 * time.Second,
 }
 
 // RPC is one weeRPC instance: one POST route and the functions it calls.
@@ -183,6 +202,8 @@ type RPC struct {
 	origin   originGuard
 	refuse   CallFunc // a refusal through the instance's interceptors
 	inFlight atomic.Int64
+	open     atomic.Int64 // streams open
+	streams  streamSet
 
 	mu    sync.Mutex                           // serializes writers of funcs
 	funcs atomic.Pointer[map[string]*function] // copied on write; read lock-free
@@ -210,6 +231,12 @@ func New(r Router, config Config) *RPC {
 	}
 	if config.MaxDepth <= 0 {
 		config.MaxDepth = DefaultConfig.MaxDepth
+	}
+	if config.StreamPing == 0 {
+		config.StreamPing = DefaultConfig.StreamPing
+	}
+	if config.StreamWriteTimeout <= 0 {
+		config.StreamWriteTimeout = DefaultConfig.StreamWriteTimeout
 	}
 	rpc := &RPC{
 		config: config,
@@ -293,9 +320,9 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		}
 		strict := s.strict
 		fn := &function{name: name, nameValue: name, handler: h, rules: s.rules, timeout: s.timeout,
-			doc: s.doc, idempotent: s.idempotent, strict: strict}
+			doc: s.doc, idempotent: s.idempotent, strict: strict, stream: isStream(h)}
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
-			return h.call(c, call.Data, strict)
+			return h.call(c, call.Data, callEnv{strict: strict, dialect: call.dialect, rpc: rpc})
 		}, rpc.config.Interceptors, s.intercept)
 		next[name] = fn
 	}

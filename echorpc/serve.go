@@ -63,7 +63,7 @@ func (rpc *RPC) serve(c echo.Context) error {
 	if failure != nil {
 		return x.refuse(v11, nil, failure)
 	}
-	v, res := x.run(&req)
+	v, res := x.run(&req, false)
 	if c.Response().Committed {
 		return nil // the function wrote its own response
 	}
@@ -113,7 +113,7 @@ func (x *exchange) serveBatch(body []byte) error {
 		if req, failure := parseRequest(item, x.rpc.config.MaxDepth-1); failure != nil {
 			res = x.refusal(nil, failure)
 		} else {
-			v, res = x.run(&req)
+			v, res = x.run(&req, true)
 		}
 		if x.c.Response().Committed {
 			x.c.Logger().Errorf("echorpc: a function wrote its own response inside a batch")
@@ -125,9 +125,9 @@ func (x *exchange) serveBatch(body []byte) error {
 	return writeJSON(x.c, http.StatusOK, rb.buf.Bytes())
 }
 
-// run takes one parsed request through decode, rules and call, and
-// returns its dialect and result.
-func (x *exchange) run(req *request) (dialect, Result) {
+// run takes one parsed request (a batch item when inBatch) through decode,
+// rules and call, and returns its dialect and result.
+func (x *exchange) run(req *request, inBatch bool) (dialect, Result) {
 	if !req.versionOK {
 		return v11, x.refusal(nil, errVersion)
 	}
@@ -154,12 +154,28 @@ func (x *exchange) run(req *request) (dialect, Result) {
 	if bounded && !time.Now().Before(deadline) {
 		return v, x.refusal(fn, errDeadline)
 	}
+	if fn.stream {
+		switch {
+		case inBatch:
+			return v, x.refusal(fn, errStreamInBatch)
+		case !acceptsEventStream(x.c.Request()):
+			return v, x.refusal(fn, errNotEventStream)
+		}
+		if maxS := x.rpc.config.MaxStreams; maxS > 0 {
+			if x.rpc.open.Add(1) > int64(maxS) {
+				x.rpc.open.Add(-1)
+				x.c.Response().Header()[headerRetryAfter] = retryAfterOne
+				return v, x.refusal(fn, errTooManyStreams)
+			}
+			defer x.rpc.open.Add(-1)
+		}
+	}
 	data := req.data
 	if data == nil {
 		data = nullJSON
 	}
 	x.c.Set(FunctionKey, fn.nameValue)
-	res := x.call(fn, data, deadline, bounded)
+	res := x.call(fn, v, data, deadline, bounded)
 	if res.Err != nil {
 		x.logError(fn, &res)
 	}
@@ -183,7 +199,7 @@ func (x *exchange) deadline(fn *function) (time.Time, bool) {
 }
 
 // call runs fn through its interceptors, under its deadline.
-func (x *exchange) call(fn *function, data []byte, deadline time.Time, bounded bool) Result {
+func (x *exchange) call(fn *function, v dialect, data []byte, deadline time.Time, bounded bool) Result {
 	if bounded {
 		r := x.c.Request()
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
@@ -191,14 +207,14 @@ func (x *exchange) call(fn *function, data []byte, deadline time.Time, bounded b
 		x.c.SetRequest(r.WithContext(ctx))
 		defer x.c.SetRequest(r)
 	}
-	return fn.invoke(x.c, Call{Instance: x.rpc.path, Function: fn.name, Data: data})
+	return fn.invoke(x.c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v})
 }
 
 // logError logs a call's unexpected error by its kind, once.
 func (x *exchange) logError(fn *function, res *Result) {
 	c := x.c
 	switch {
-	case res.Status == http.StatusGatewayTimeout:
+	case res.Status == http.StatusGatewayTimeout, errors.Is(res.Err, errStreamStalled), errors.Is(res.Err, http.ErrServerClosed):
 		c.Logger().Warnf("echorpc: function %q: %v", fn.name, res.Err)
 	case errors.Is(res.Err, context.Canceled) && c.Request().Context().Err() != nil:
 		c.Logger().Warnf("echorpc: function %q: the caller went away: %v", fn.name, res.Err)

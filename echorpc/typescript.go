@@ -38,7 +38,11 @@ func typeScript(name string, fns []description, gen *schemaGen) string {
 			}
 		}
 		writeDoc(&b, "  ", doc)
-		b.WriteString("  " + tsKey(f.Name) + ": { input: " + tsType(f.Input, "  ") + "; output: " + tsType(f.Output, "  ") + " };\n")
+		stream := ""
+		if f.Stream {
+			stream = "; stream: true"
+		}
+		b.WriteString("  " + tsKey(f.Name) + ": { input: " + tsType(f.Input, "  ") + "; output: " + tsType(f.Output, "  ") + stream + " };\n")
 	}
 	b.WriteString("}\n")
 

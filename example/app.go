@@ -2,8 +2,8 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
 	"log"
-	"net/http"
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/gorilla/sessions"
@@ -14,14 +14,28 @@ import (
 
 // Config is what the app is built from.
 type Config struct {
-	// DB is the SQLite file.
+	// DB is the SQLite file, or a postgres:// URL to keep the clients in
+	// PostgreSQL (for several instances).
 	DB string
+	// Redis, a redis:// URL, keeps sessions in Redis instead of in the
+	// cookie, so that several instances share them and logging out revokes
+	// a session everywhere. It needs SessionKeys, the same on every instance.
+	Redis string
 	// SessionKeys sign the session cookie: the current key first, older
 	// ones after it, so cookies signed before a rotation stay valid. None
 	// means a random key, and sessions that do not survive a restart.
 	SessionKeys [][]byte
-	// LocalHost is the host that the host-guarded functions accept.
-	LocalHost string
+	// Addr is the address the app is served at, "127.0.0.1:5000" when
+	// empty. The host-guarded functions accept its host and port; the
+	// instances that touch sessions or data accept the hosts it serves
+	// (see servedHosts) and Hosts.
+	Addr string
+	// Hosts are more Host headers to accept (-host), such as the name a
+	// reverse proxy passes on.
+	Hosts []string
+	// BeforeCreate runs before create writes. Tests use it to make a slow
+	// write; nil otherwise.
+	BeforeCreate func(echo.Context)
 	// Log receives the app's start-up notes. Optional.
 	Log *log.Logger
 }
@@ -32,23 +46,28 @@ type App struct {
 	*echo.Echo
 	// Tester and Clients are the instances whose TypeScript the SPA uses.
 	Tester, Clients *echorpc.RPC
-	store           *Store
+	// Hosts are the hosts the app answers to.
+	Hosts Hosts
+	store *Store
+	// closeSessions closes the session store's connections, if it has any.
+	closeSessions func() error
 }
 
-// sessionMaxAge is how long a session lasts, in seconds.
-const sessionMaxAge = 7 * 24 * 3600
-
-// NewApp builds the app. Close it to close the database.
-func NewApp(cfg Config) (*App, error) {
-	store, err := OpenStore(cfg.DB)
+// NewApp builds the app. Close it to close the database and the session
+// store.
+func NewApp(cfg Config) (_ *App, err error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:5000"
+	}
+	hosts, err := servedHosts(cfg.Addr, cfg.Hosts)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.LocalHost == "" {
-		cfg.LocalHost = "127.0.0.1:5000"
-	}
 	keys := cfg.SessionKeys
 	if len(keys) == 0 {
+		if cfg.Redis != "" {
+			return nil, errors.New("sessions in Redis need SESSION_SECRET, the same on every instance, to sign their cookies")
+		}
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		keys = [][]byte{key}
@@ -56,72 +75,97 @@ func NewApp(cfg Config) (*App, error) {
 			cfg.Log.Print("SESSION_SECRET is not set: using a random session key, so sessions will not survive a restart")
 		}
 	}
+	store, err := OpenStore(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+	var sessionStore sessions.Store = cookieStore(keys)
+	closeSessions := func() error { return nil }
+	if cfg.Redis != "" {
+		rs, err := redisStore(cfg.Redis, keys)
+		if err != nil {
+			return nil, err
+		}
+		sessionStore, closeSessions = rs, rs.Close
+	}
 
 	e := echo.New()
+	e.Validator = newValidator()
 	e.HideBanner = true
 	e.Use(middleware.Recover())
-	e.Use(session.Middleware(cookieStore(keys)))
+	// Every reply, the pages above all, says it may be framed only by the
+	// app's own pages (clickjacking), and loads scripts and styles only from
+	// the app.
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "SAMEORIGIN",
+		ContentSecurityPolicy: contentSecurityPolicy,
+		ReferrerPolicy:        "same-origin",
+	}))
+	e.Use(session.Middleware(sessionStore))
 
 	// /rpc/tester: open functions, and one guarded by the session, one by the host.
 	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, MaxBatch: 20})
-	tester.Functions(echorpc.Funcs{"add_numbers": addNumbers, "add_string": addString}, echorpc.Idempotent(),
+	tester.Functions(echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers), "add_string": echorpc.RawFunc(addString)}, echorpc.Idempotent(),
 		echorpc.WithDoc("Open to everyone."))
-	tester.Functions(echorpc.Funcs{"add_string_auth_session": addString},
-		echorpc.WithSessionAuth(echorpc.SessionKeyIn("logged_in", true)), echorpc.WithDoc("Needs a logged-in session."))
-	tester.Functions(echorpc.Funcs{"add_string_auth_host": addString},
-		echorpc.WithHostAuth(cfg.LocalHost), echorpc.WithDoc("Only at "+cfg.LocalHost+"."))
+	tester.Functions(echorpc.Funcs{"add_string_auth_session": echorpc.RawFunc(addString)},
+		echorpc.WithSessionAuth("logged_in", true), echorpc.WithDoc("Needs a logged-in session."))
+	tester.Functions(echorpc.Funcs{"add_string_auth_host": echorpc.RawFunc(addString)},
+		echorpc.WithHostAuth(hosts.Local), echorpc.WithDoc("Only at "+hosts.Local+"."))
 
-	// /rpc/auth/login logs in; /rpc/auth needs a logged-in session.
-	echorpc.New(e.Group("/rpc/auth/login"), echorpc.Config{
-		Functions: echorpc.Funcs{"login": login, "make_admin": makeAdmin},
+	// Every instance that touches sessions or stored data answers only at
+	// the hosts the app serves: a page on a DNS-rebound name passes the
+	// browser's same-origin rules, but its Host header names it (403).
+	// /rpc/auth/login logs in (make_admin needs a login first); /rpc/auth
+	// needs a logged-in session.
+	authLogin := echorpc.New(e.Group("/rpc/auth/login"), echorpc.Config{
+		HostAuth:  hosts.Served,
+		Functions: echorpc.Funcs{"login": echorpc.RawFunc(login)},
 	})
+	authLogin.Functions(echorpc.Funcs{"make_admin": echorpc.RawFunc(makeAdmin)}, echorpc.WithSessionAuth("logged_in", true))
 	echorpc.New(e.Group("/rpc/auth"), echorpc.Config{
-		SessionAuth: []echorpc.SessionKey{echorpc.SessionKeyIn("logged_in", true)},
-		Functions:   echorpc.Funcs{"logout": logout, "session": sessionValues},
+		HostAuth:    hosts.Served,
+		SessionAuth: map[string][]any{"logged_in": {true}},
+		Functions:   echorpc.Funcs{"logout": echorpc.RawFunc(logout), "session": echorpc.RawFunc(sessionValues)},
 	})
 
 	// /rpc/admin needs an admin's session; /rpc/local the local host.
 	echorpc.New(e.Group("/rpc/admin"), echorpc.Config{
-		SessionAuth: []echorpc.SessionKey{
-			echorpc.SessionKeyIn("logged_in", true),
-			echorpc.SessionKeyIn("user_type", "admin"),
-		},
-		Functions: echorpc.Funcs{"add_numbers": addNumbers},
+		HostAuth:    hosts.Served,
+		SessionAuth: map[string][]any{"logged_in": {true}, "user_type": {"admin"}},
+		Functions:   echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
 	})
 	echorpc.New(e.Group("/rpc/local"), echorpc.Config{
-		HostAuth:  []string{cfg.LocalHost},
-		Functions: echorpc.Funcs{"add_numbers": addNumbers},
+		HostAuth:  []string{hosts.Local},
+		Functions: echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
 	})
 
-	// /rpc/empty has no functions; /rpc/clients keeps clients in SQLite.
+	// /rpc/empty has no functions; /rpc/clients keeps clients in the store.
 	echorpc.New(e.Group("/rpc/empty"), echorpc.Config{})
-	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{Name: "ClientsAPI", Manifest: true, Functions: clientFuncs(store)})
+	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
+		Name: "ClientsAPI", Manifest: true, HostAuth: hosts.Served,
+		Functions: clientFuncs(store, cfg.BeforeCreate),
+	})
 
-	// The browser client at /rpc/client.js and /rpc/client.mjs, and the pages.
-	echorpc.MountClient(e, "/rpc")
+	// The pages; each instance serves the browser client at its prefix
+	// (/rpc/tester/client.js and /rpc/tester/client.mjs).
 	if err := mountPages(e); err != nil {
-		store.Close()
+		closeSessions()
 		return nil, err
 	}
-	return &App{Echo: e, Tester: tester, Clients: clients, store: store}, nil
+	return &App{Echo: e, Tester: tester, Clients: clients, Hosts: hosts, store: store, closeSessions: closeSessions}, nil
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.store.Close() }
+// contentSecurityPolicy lets the pages load scripts, styles and the RPC
+// calls from the app only, and be framed only by the app's own pages.
+const contentSecurityPolicy = "default-src 'self'; style-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 
-// cookieStore makes the session store with safe cookies: HttpOnly,
-// SameSite=Lax, and a max age that the signed timestamp agrees with (Secure
-// is set per request by saveSession). Keys come as signing keys; the cookie
-// is signed, not encrypted, since it holds nothing secret.
-func cookieStore(keys [][]byte) sessions.Store {
-	pairs := make([][]byte, 0, 2*len(keys))
-	for _, k := range keys {
-		pairs = append(pairs, k, nil)
-	}
-	store := sessions.NewCookieStore(pairs...)
-	store.MaxAge(sessionMaxAge)
-	store.Options.Path = "/"
-	store.Options.HttpOnly = true
-	store.Options.SameSite = http.SameSiteLaxMode
-	return store
+// Close closes the session store's connections and the database.
+func (a *App) Close() error {
+	return errors.Join(a.closeSessions(), a.store.Close())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,19 +16,45 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testApp starts the app on a random port with a database in dbPath.
+// testKeys sign the tests' session cookies.
+var testKeys = [][]byte{[]byte("test session key 0123456789abcdef")}
+
+// testApp starts the app on a random port with a database in dbPath. Its
+// -addr is the port it listens on, as with the real binary, so its host
+// rules accept the test server's URL.
 func testApp(t *testing.T, dbPath string) *httptest.Server {
 	t.Helper()
-	app, err := NewApp(Config{DB: dbPath, SessionKeys: [][]byte{[]byte("test session key 0123456789abcdef")}})
+	return serveApp(t, Config{DB: dbPath, SessionKeys: testKeys})
+}
+
+// serveApp starts the app built from cfg on a random loopback port; an
+// empty cfg.Addr becomes that port.
+func serveApp(t *testing.T, cfg Config) *httptest.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	if cfg.Addr == "" {
+		cfg.Addr = ln.Addr().String()
+	}
+	app, err := NewApp(cfg)
+	if err != nil {
+		ln.Close()
+		require.NoError(t, err)
+	}
 	app.Logger.SetOutput(io.Discard)
-	srv := httptest.NewServer(app)
+	srv := httptest.NewUnstartedServer(app)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		app.Close()
 	})
 	return srv
 }
+
+// hostOf is the host and port of a test server, as in its Host header.
+func hostOf(srv *httptest.Server) string { return strings.TrimPrefix(srv.URL, "http://") }
 
 // caller makes weeRPC calls with a cookie jar, as a browser would.
 type caller struct {
@@ -77,6 +104,8 @@ func msg(s string) *string { return &s }
 func TestFunctions(t *testing.T) {
 	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
 	c := newCaller(t, srv)
+	local := hostOf(srv)
+	_, port, _ := net.SplitHostPort(local)
 	tests := []struct {
 		name          string
 		whenPath      string
@@ -96,9 +125,12 @@ func TestFunctions(t *testing.T) {
 		{name: "add_string-wrong-type", whenPath: "/rpc/tester", whenFunction: "add_string", whenData: `[1]`, expectStatus: 200, expectMessage: msg("Invalid data type."), expectData: `{"data":"str"}`},
 		{name: "add_string_auth_session-refused", whenPath: "/rpc/tester", whenFunction: "add_string_auth_session", whenData: `"x"`, expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
 		{name: "add_string_auth_host-refused", whenPath: "/rpc/tester", whenFunction: "add_string_auth_host", whenData: `"x"`, whenHost: "example.com", expectStatus: 403, expectMessage: msg("Unauthorized (example.com)"), expectData: "null"},
-		{name: "add_string_auth_host-allowed", whenPath: "/rpc/tester", whenFunction: "add_string_auth_host", whenData: `"x"`, whenHost: "127.0.0.1:5000", expectStatus: 200, expectOK: true, expectMessage: msg("add_string"), expectData: `"Hello x!"`},
-		{name: "local-refused", whenPath: "/rpc/local", whenFunction: "add_numbers", whenData: "[1]", whenHost: "localhost:5000", expectStatus: 403, expectMessage: msg("Unauthorized (localhost:5000)"), expectData: "null"},
-		{name: "local-allowed", whenPath: "/rpc/local", whenFunction: "add_numbers", whenData: "[1]", whenHost: "127.0.0.1:5000", expectStatus: 200, expectOK: true, expectMessage: msg("add_numbers"), expectData: "1"},
+		{name: "add_string_auth_host-allowed", whenPath: "/rpc/tester", whenFunction: "add_string_auth_host", whenData: `"x"`, whenHost: local, expectStatus: 200, expectOK: true, expectMessage: msg("add_string"), expectData: `"Hello x!"`},
+		{name: "local-refused", whenPath: "/rpc/local", whenFunction: "add_numbers", whenData: "[1]", whenHost: "localhost:" + port, expectStatus: 403, expectMessage: msg("Unauthorized (localhost:" + port + ")"), expectData: "null"},
+		{name: "local-allowed", whenPath: "/rpc/local", whenFunction: "add_numbers", whenData: "[1]", whenHost: local, expectStatus: 200, expectOK: true, expectMessage: msg("add_numbers"), expectData: "1"},
+		{name: "add_numbers-not-finite", whenPath: "/rpc/tester", whenFunction: "add_numbers", whenData: "[1.7e308, 1.7e308]", expectStatus: 200, expectMessage: msg("The sum is not a finite number."), expectData: `{"data":"list of numbers with a finite sum"}`},
+		{name: "add_numbers-not-finite-negative", whenPath: "/rpc/tester", whenFunction: "add_numbers", whenData: "[-1.7e308, -1.7e308]", expectStatus: 200, expectMessage: msg("The sum is not a finite number."), expectData: `{"data":"list of numbers with a finite sum"}`},
+		{name: "admin-add_numbers-not-finite", whenPath: "/rpc/admin", whenFunction: "add_numbers", whenData: "[1.7e308, 1.7e308]", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
 		{name: "empty", whenPath: "/rpc/empty", whenFunction: "anything", expectStatus: 404, expectMessage: msg("No functions registered."), expectData: "null"},
 		{name: "admin-refused", whenPath: "/rpc/admin", whenFunction: "add_numbers", whenData: "[1]", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
 		{name: "auth-refused", whenPath: "/rpc/auth", whenFunction: "session", expectStatus: 401, expectMessage: msg("Unauthorized."), expectData: "null"},
@@ -204,7 +236,9 @@ func TestClientsCRUD(t *testing.T) {
 		expectOK      bool
 		expectStatus  int
 		expectMessage string
+		expectPath    string
 		expectName    string
+		expectNew     bool
 	}{
 		{name: "read", whenFunction: "read", whenData: `{"client_id":` + id + `}`, expectOK: true, expectStatus: 200, expectName: "Ada"},
 		{name: "update", whenFunction: "update", whenData: `{"client_id":` + id + `,"name":"Ada Lovelace"}`, expectOK: true, expectStatus: 200, expectName: "Ada Lovelace"},
@@ -212,10 +246,12 @@ func TestClientsCRUD(t *testing.T) {
 		{name: "read-unknown", whenFunction: "read", whenData: `{"client_id":999999}`, expectStatus: 200, expectMessage: "Client not found."},
 		{name: "update-unknown", whenFunction: "update", whenData: `{"client_id":999999,"name":"x"}`, expectStatus: 200, expectMessage: "Client not found."},
 		{name: "delete-unknown", whenFunction: "delete", whenData: `{"client_id":999999}`, expectStatus: 200, expectMessage: "Client not found."},
-		{name: "create-empty-name", whenFunction: "create", whenData: `{"name":"  "}`, expectStatus: 200, expectMessage: "A client needs a name."},
-		{name: "create-missing-name", whenFunction: "create", whenData: `{}`, expectStatus: 200, expectMessage: "A client needs a name."},
-		{name: "update-empty-name", whenFunction: "update", whenData: `{"client_id":` + id + `,"name":""}`, expectStatus: 200, expectMessage: "A client needs a name."},
-		{name: "create-wrong-type", whenFunction: "create", whenData: `{"name":7}`, expectStatus: 400, expectMessage: "Invalid data: number at name cannot be decoded into string."},
+		{name: "create-blank-name", whenFunction: "create", whenData: `{"name":"  "}`, expectStatus: 400, expectMessage: "Invalid data: name is required.", expectPath: "name"},
+		{name: "create-missing-name", whenFunction: "create", whenData: `{}`, expectStatus: 400, expectMessage: "Invalid data: name is required.", expectPath: "name"},
+		{name: "create-long-name", whenFunction: "create", whenData: `{"name":"` + strings.Repeat("x", 201) + `"}`, expectStatus: 400, expectMessage: "Invalid data: name must be at most 200.", expectPath: "name"},
+		{name: "update-empty-name", whenFunction: "update", whenData: `{"client_id":` + id + `,"name":""}`, expectStatus: 400, expectMessage: "Invalid data: name is required.", expectPath: "name"},
+		{name: "create-wrong-type", whenFunction: "create", whenData: `{"name":7}`, expectStatus: 400, expectMessage: "Invalid data: name must be a string.", expectPath: "name"},
+		{name: "create-case-exact", whenFunction: "create", whenData: `{"name":"lower","NAME":"UPPER"}`, expectOK: true, expectStatus: 200, expectName: "lower", expectNew: true},
 		{name: "delete", whenFunction: "delete", whenData: `{"client_id":` + id + `}`, expectOK: true, expectStatus: 200, expectName: "Ada Lovelace"},
 		{name: "read-deleted", whenFunction: "read", whenData: `{"client_id":` + id + `}`, expectStatus: 200, expectMessage: "Client not found."},
 	}
@@ -227,14 +263,41 @@ func TestClientsCRUD(t *testing.T) {
 			if !tt.expectOK {
 				require.NotNil(t, r.Message)
 				assert.Equal(t, tt.expectMessage, *r.Message)
+				if tt.expectPath != "" {
+					var fields struct {
+						Errors []struct{ Path string } `json:"errors"`
+					}
+					require.NoError(t, json.Unmarshal(r.Data, &fields))
+					require.NotEmpty(t, fields.Errors)
+					assert.Equal(t, tt.expectPath, fields.Errors[0].Path)
+				}
 				return
 			}
 			var got Client
 			require.NoError(t, json.Unmarshal(r.Data, &got))
 			assert.Equal(t, tt.expectName, got.Name)
-			assert.Equal(t, created.ClientID, got.ClientID)
+			if !tt.expectNew {
+				assert.Equal(t, created.ClientID, got.ClientID)
+			}
 		})
 	}
+}
+
+// list returns every client, and [] when there are none.
+func TestClientsList(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	c := newCaller(t, srv)
+	r := c.call("/rpc/clients", "list", `{}`, "")
+	require.True(t, r.OK)
+	assert.Equal(t, "[]", string(r.Data))
+	c.call("/rpc/clients", "create", `{"name":"Ada"}`, "")
+	c.call("/rpc/clients", "create", `{"name":"Grace"}`, "")
+	r = c.call("/rpc/clients", "list", `{}`, "")
+	var list []Client
+	require.NoError(t, json.Unmarshal(r.Data, &list))
+	require.Len(t, list, 2)
+	assert.Equal(t, "Ada", list[0].Name)
+	assert.Equal(t, "Grace", list[1].Name)
 }
 
 // Clients survive a restart: the data is in the SQLite file.
@@ -243,7 +306,7 @@ func TestClientsSurviveRestart(t *testing.T) {
 	app, err := NewApp(Config{DB: db})
 	require.NoError(t, err)
 	srv := httptest.NewServer(app)
-	r := newCaller(t, srv).call("/rpc/clients", "create", `{"name":"Grace"}`, "")
+	r := newCaller(t, srv).call("/rpc/clients", "create", `{"name":"Grace"}`, "127.0.0.1:5000")
 	require.True(t, r.OK)
 	srv.Close()
 	require.NoError(t, app.Close())
@@ -261,11 +324,11 @@ func TestPages(t *testing.T) {
 		expectType   string
 		expectInBody string
 	}{
-		{path: "/", expectType: "text/html; charset=UTF-8", expectInBody: `<script src="/rpc/client.js"></script>`},
+		{path: "/", expectType: "text/html; charset=UTF-8", expectInBody: `<script src="/rpc/tester/client.js"></script>`},
 		{path: "/spa", expectType: "text/html; charset=UTF-8", expectInBody: `<script type="module" src="/static/spa.js"></script>`},
-		{path: "/rpc/client.js", expectType: "text/javascript; charset=utf-8", expectInBody: "wrpc"},
-		{path: "/rpc/client.mjs", expectType: "text/javascript; charset=utf-8", expectInBody: "export"},
-		{path: "/static/spa.js", expectType: "text/javascript; charset=utf-8", expectInBody: `from "/rpc/client.mjs"`},
+		{path: "/rpc/tester/client.js", expectType: "text/javascript; charset=utf-8", expectInBody: "wrpc"},
+		{path: "/rpc/tester/client.mjs", expectType: "text/javascript; charset=utf-8", expectInBody: "export"},
+		{path: "/static/spa.js", expectType: "text/javascript; charset=utf-8", expectInBody: `from "/rpc/tester/client.mjs"`},
 		{path: "/static/style.css", expectType: "text/css; charset=utf-8", expectInBody: "body"},
 		{path: "/rpc/tester/manifest.json", expectType: "application/json", expectInBody: `"name":"TesterAPI"`},
 	}

@@ -25,9 +25,9 @@ func click(t *testing.T, ctx context.Context, name string) string {
 	return browsertest.Text(t, ctx, "#out-"+name, func(s string) bool { return s != "" && s != "…" })
 }
 
-// The pages work in a real browser: the script-tag page (/rpc/client.js,
+// The pages work in a real browser: the script-tag page (/rpc/tester/client.js,
 // wrpc.call and a Flask-RPC-style fetch) and the ES module page
-// (/rpc/client.mjs, createClient), through login, add_numbers, and
+// (/rpc/tester/client.mjs, createClient), through login, add_numbers, and
 // creating and reading a client.
 func TestBrowserPages(t *testing.T) {
 	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
@@ -50,13 +50,26 @@ func TestBrowserPages(t *testing.T) {
 				assert.Equal(t, `ok: {"sum":6,"hello":"Hello batch!"}`, click(t, ctx, "add_numbers_fetch"), "two calls in one batch")
 			}
 			assert.Equal(t, "error 401: Unauthorized.", click(t, ctx, "admin_add_numbers"))
-			assert.Regexp(t, `^error 403: Unauthorized \(127\.0\.0\.1:\d+\)$`, click(t, ctx, "local_add_numbers"))
+			assert.Equal(t, `ok: {"user_type":"admin"}`, click(t, ctx, "make_admin"))
+			assert.Equal(t, "ok: 6", click(t, ctx, "admin_add_numbers"), "README step 3: login, make_admin, /rpc/admin")
+			assert.Equal(t, "ok: 6", click(t, ctx, "local_add_numbers"), "the page is at the -addr host")
+			assert.Equal(t, `ok: "Hello World!"`, click(t, ctx, "add_string_auth_host"))
 			assert.Equal(t, "error 404: No functions registered.", click(t, ctx, "empty"))
 
 			created := click(t, ctx, "create")
 			assert.Regexp(t, `^ok: \{"client_id":\d+,"name":"Ada Lovelace","created_at":"[^"]+","updated_at":"[^"]+"\}$`, created)
 			read := click(t, ctx, "read")
 			assert.Equal(t, created, read, "read answers the client just created")
+			assert.Regexp(t, `^ok: \[.*"name":"Ada Lovelace".*\]$`, click(t, ctx, "list"))
+
+			// A refused field is named next to its input.
+			_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById("client-name").value = "") === ""`))
+			require.NoError(t, err)
+			assert.Regexp(t, `^error 400: Invalid data: name is required\.`, click(t, ctx, "create"))
+			fieldError := browsertest.Text(t, ctx, `[data-field-error="name"]`, func(s string) bool { return s != "" })
+			assert.Equal(t, "is required", fieldError)
+			_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById("client-name").value = "Ada Lovelace") !== ""`))
+			require.NoError(t, err)
 
 			assert.Equal(t, "ok: null", click(t, ctx, "logout"))
 			assert.Equal(t, "error 401: Unauthorized.", click(t, ctx, "session"))
@@ -128,13 +141,18 @@ func (s *statusWriter) WriteHeader(code int) {
 // text/plain form reach the app only to be refused by its origin check.
 // Nothing is created. From the app's own origin, the JSON call succeeds.
 func TestBrowserCrossOriginRefused(t *testing.T) {
-	app, err := NewApp(Config{DB: filepath.Join(t.TempDir(), "clients.db"), SessionKeys: [][]byte{[]byte("test session key 0123456789abcdef")}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	app, err := NewApp(Config{DB: filepath.Join(t.TempDir(), "clients.db"), SessionKeys: testKeys, Addr: ln.Addr().String()})
 	require.NoError(t, err)
 	defer app.Close()
 	var seen posts
 	mux := http.NewServeMux()
 	mux.Handle("/", seen.wrap(app))
-	appSrv := httptest.NewServer(mux)
+	appSrv := httptest.NewUnstartedServer(mux)
+	appSrv.Listener.Close()
+	appSrv.Listener = ln
+	appSrv.Start()
 	defer appSrv.Close()
 	mux.HandleFunc("/same-origin-attack", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -198,4 +216,60 @@ func normalizeOrigins(lines []string, self string) []string {
 		out[i] = strings.Replace(l, " "+self+" ", " self ", 1)
 	}
 	return out
+}
+
+// framingPage frames the app's page at %s.
+const framingPage = `<!doctype html><title>frame</title><p id="state">pending</p>
+<iframe id="app" src="%s/"></iframe>
+<script>document.getElementById("app").addEventListener("load", () => document.getElementById("state").textContent = "loaded");</script>`
+
+// The pages' Content-Security-Policy (frame-ancestors 'self') and
+// X-Frame-Options stop another site from framing them (clickjacking): the
+// browser fetches the framed page but does not run it, so its scripts are
+// never requested. The app's own pages may frame it.
+func TestBrowserFramingRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	app, err := NewApp(Config{DB: filepath.Join(t.TempDir(), "clients.db"), SessionKeys: testKeys, Addr: ln.Addr().String()})
+	require.NoError(t, err)
+	defer app.Close()
+	var mu sync.Mutex
+	scripts := 0 // requests for the framed page's script
+	mux := http.NewServeMux()
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/static/page.js" {
+			mu.Lock()
+			scripts++
+			mu.Unlock()
+		}
+		app.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("/frame", func(w http.ResponseWriter, r *http.Request) { // a page of the app's own origin
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, framingPage, "")
+	})
+	appSrv := httptest.NewUnstartedServer(mux)
+	appSrv.Listener.Close()
+	appSrv.Listener = ln
+	appSrv.Start()
+	defer appSrv.Close()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return scripts }
+
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, framingPage, appSrv.URL)
+	}))
+	defer attacker.Close()
+
+	ctx := browsertest.New(t, 60*time.Second)
+	done := func(s string) bool { return s != "pending" }
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1)+"/")))
+	assert.Equal(t, "loaded", browsertest.Text(t, ctx, "#state", done))
+	time.Sleep(500 * time.Millisecond)
+	assert.Zero(t, count(), "the framed page ran on another site")
+	browsertest.Screenshot(t, ctx, "framing-refused")
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(appSrv.URL+"/frame")))
+	assert.Equal(t, "loaded", browsertest.Text(t, ctx, "#state", done))
+	assert.Eventually(t, func() bool { return count() > 0 }, 5*time.Second, 20*time.Millisecond, "the app's own page frames it")
 }

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
 	"strings"
 
+	"github.com/go-playground/validator/v10"
+
 	"github.com/echo-rpc/wrpc/echorpc"
-	"github.com/gorilla/sessions"
-	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
 )
 
@@ -23,7 +25,12 @@ func addNumbers(c echo.Context, data json.RawMessage) echorpc.Response {
 	for _, n := range numbers {
 		sum += n
 	}
-	return echorpc.Success(sum, "add_numbers")
+	if math.IsInf(sum, 0) || math.IsNaN(sum) {
+		// JSON has no infinity: a sum past the largest float64 is the
+		// caller's problem to hear about, not a 500.
+		return echorpc.Fail("The sum is not a finite number.", map[string]string{"data": "list of numbers with a finite sum"})
+	}
+	return echorpc.Success("add_numbers", sum)
 }
 
 // addString is the same kind of handler for a string.
@@ -32,81 +39,76 @@ func addString(c echo.Context, data json.RawMessage) echorpc.Response {
 	if err := json.Unmarshal(data, &s); err != nil || data[0] != '"' {
 		return echorpc.Fail("Invalid data type.", map[string]string{"data": "str"})
 	}
-	return echorpc.Success("Hello "+s+"!", "add_string")
+	return echorpc.Success("add_string", "Hello "+s+"!")
 }
 
-// sessionOf returns the request's session.
-func sessionOf(c echo.Context) (*sessions.Session, error) {
-	return session.Get("session", c)
+// sessionFailed answers a session store that failed (Redis down, say).
+// A cookie that does not decode is not a failure: see sessionOf.
+func sessionFailed(c echo.Context, err error) echorpc.Response {
+	c.Logger().Error(err)
+	return echorpc.Fail("The session store failed.", nil)
 }
 
-// saveSession saves the session's cookie, Secure when served over TLS.
-func saveSession(c echo.Context, s *sessions.Session) error {
-	s.Options.Secure = c.Request().TLS != nil
-	return s.Save(c.Request(), c.Response())
-}
-
-// login marks the session as logged in as user 100.
+// login starts a fresh session, logged in as user 100. Whatever the
+// session held before is dropped, and a stored session gets a new id, so a
+// session planted before login is not the one that logs in.
 func login(c echo.Context, data json.RawMessage) echorpc.Response {
-	s, err := sessionOf(c)
+	s, err := freshSession(c)
 	if err != nil {
-		c.Logger().Error(err)
-		return echorpc.Fail("No session.", nil)
+		return sessionFailed(c, err)
 	}
 	s.Values["logged_in"] = true
 	s.Values["user_id"] = 100
 	if err := saveSession(c, s); err != nil {
-		c.Logger().Error(err)
-		return echorpc.Fail("The session could not be saved.", nil)
+		return sessionFailed(c, err)
 	}
-	return echorpc.Success(map[string]int{"user_id": 100}, "logged in")
+	return echorpc.Success("logged in", map[string]int{"user_id": 100})
 }
 
-// makeAdmin marks the session's user as an admin.
+// makeAdmin marks the logged-in session's user as an admin (it is
+// registered behind a logged_in rule).
 func makeAdmin(c echo.Context, data json.RawMessage) echorpc.Response {
 	s, err := sessionOf(c)
 	if err != nil {
-		c.Logger().Error(err)
-		return echorpc.Fail("No session.", nil)
+		return sessionFailed(c, err)
 	}
 	s.Values["user_type"] = "admin"
 	if err := saveSession(c, s); err != nil {
-		c.Logger().Error(err)
-		return echorpc.Fail("The session could not be saved.", nil)
+		return sessionFailed(c, err)
 	}
-	return echorpc.Success(map[string]string{"user_type": "admin"}, "admin")
+	return echorpc.Success("admin", map[string]string{"user_type": "admin"})
 }
 
-// logout empties the session and expires its cookie.
+// logout empties the session and expires its cookie; a session kept in
+// Redis is deleted there, so its cookie is refused everywhere.
 func logout(c echo.Context, data json.RawMessage) echorpc.Response {
 	s, err := sessionOf(c)
 	if err != nil {
-		c.Logger().Error(err)
-		return echorpc.Fail("No session.", nil)
+		return sessionFailed(c, err)
 	}
 	for k := range s.Values {
 		delete(s.Values, k)
 	}
-	s.Options.MaxAge = -1
+	opts := *s.Options
+	opts.MaxAge = -1
+	s.Options = &opts
 	if err := saveSession(c, s); err != nil {
-		c.Logger().Error(err)
-		return echorpc.Fail("The session could not be saved.", nil)
+		return sessionFailed(c, err)
 	}
-	return echorpc.Success(nil, "logged out")
+	return echorpc.Success("logged out", nil)
 }
 
 // sessionValues answers the session's values as a JSON object.
 func sessionValues(c echo.Context, data json.RawMessage) echorpc.Response {
 	s, err := sessionOf(c)
 	if err != nil {
-		c.Logger().Error(err)
-		return echorpc.Fail("No session.", nil)
+		return sessionFailed(c, err)
 	}
 	values := make(map[string]any, len(s.Values))
 	for k, v := range s.Values {
 		values[fmt.Sprint(k)] = v
 	}
-	return echorpc.Success(values, "")
+	return echorpc.Success("", values)
 }
 
 // The clients functions are typed handlers: echorpc decodes the data into
@@ -114,7 +116,7 @@ func sessionValues(c echo.Context, data json.RawMessage) echorpc.Response {
 
 // NewClient is the input of create.
 type NewClient struct {
-	Name string `json:"name"`
+	Name string `json:"name" validate:"required,max=200"`
 }
 
 // ClientID names a client, for read and delete.
@@ -125,14 +127,15 @@ type ClientID struct {
 // ClientUpdate is the input of update.
 type ClientUpdate struct {
 	ClientID int64  `json:"client_id"`
-	Name     string `json:"name"`
+	Name     string `json:"name" validate:"required,max=200"`
 }
 
-// clientFuncs are the CRUD functions of /rpc/clients.
-func clientFuncs(store *Store) echorpc.Funcs {
+// clientFuncs are the CRUD functions of /rpc/clients. beforeCreate, when
+// not nil, runs before create writes (the tests' hook for a slow write).
+func clientFuncs(store *Store, beforeCreate func(echo.Context)) echorpc.Funcs {
 	found := func(c Client, err error) (Client, error) {
 		if errors.Is(err, errNotFound) {
-			return Client{}, echorpc.FailWith("Client not found.", nil)
+			return Client{}, echorpc.Failf("Client not found.")
 		}
 		return c, err
 	}
@@ -142,7 +145,13 @@ func clientFuncs(store *Store) echorpc.Funcs {
 			if err != nil {
 				return Client{}, err
 			}
+			if beforeCreate != nil {
+				beforeCreate(c)
+			}
 			return store.Create(c.Request().Context(), name)
+		}),
+		"list": echorpc.Func(func(c echo.Context, _ struct{}) ([]Client, error) {
+			return store.List(c.Request().Context())
 		}),
 		"read": echorpc.Func(func(c echo.Context, in ClientID) (Client, error) {
 			return found(store.Read(c.Request().Context(), in.ClientID))
@@ -160,14 +169,23 @@ func clientFuncs(store *Store) echorpc.Funcs {
 	}
 }
 
-// validName refuses a missing, empty or overlong client name.
+// validName trims a client's name; the validator (see newValidator) has
+// refused a missing or overlong one, and a blank one is refused here with
+// the same field error.
 func validName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		return "", echorpc.FailWith("A client needs a name.", map[string]string{"field": "name"})
-	case len(name) > 200:
-		return "", echorpc.FailWith("A client's name is at most 200 bytes.", map[string]string{"field": "name"})
+	if name == "" {
+		return "", &echorpc.Error{Status: http.StatusBadRequest, Message: "Invalid data: name is required.",
+			Data: map[string]any{"errors": []map[string]string{{"path": "name", "rule": "required", "message": "is required"}}}}
 	}
 	return name, nil
 }
+
+// structValidator is Echo's e.Validator on go-playground/validator, the
+// usual choice: echorpc turns its errors into field errors with the JSON
+// names ({"path": "name", "rule": "required", ...}).
+type structValidator struct{ v *validator.Validate }
+
+func newValidator() echo.Validator { return structValidator{validator.New()} }
+
+func (s structValidator) Validate(i any) error { return s.v.Struct(i) }

@@ -3,11 +3,22 @@
 // from the browser.
 //
 //	go run ./example                 # http://127.0.0.1:5000
-//	go run ./example -addr :8080 -db /tmp/clients.db
+//	go run ./example -addr 127.0.0.1:8080 -db /tmp/clients.db
+//	go run ./example -addr :8080 -host app.example.com   # another name it is reached by
+//	SESSION_SECRET=… go run ./example -redis redis://127.0.0.1:6379/0 \
+//	    -db postgres://user@127.0.0.1:5432/wrpc          # one of several instances
 //
 // SESSION_SECRET sets the session signing key (a random one otherwise, so
 // sessions end with the process); SESSION_SECRET_OLD, the previous key,
 // keeps sessions signed before a key rotation valid.
+//
+// On SIGTERM or SIGINT the server stops accepting connections, lets the
+// calls in flight finish (for at most -shutdown-timeout), then closes the
+// database and exits.
+//
+// For tests only: WRPC_EXAMPLE_TEST_CREATE_DELAY, a Go duration such as
+// "2s", makes every create wait that long before it writes, so a test can
+// have a write in flight when it stops the server. Never set it otherwise.
 package main
 
 //go:generate go run . -write-types static
@@ -17,17 +28,29 @@ import (
 	"errors"
 	"flag"
 	"log"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
+// createDelayEnv names the test-only hook that makes create slow.
+const createDelayEnv = "WRPC_EXAMPLE_TEST_CREATE_DELAY"
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:5000", "address to listen on")
-	db := flag.String("db", "example.db", "SQLite file for the clients (created on first start)")
+	addr := flag.String("addr", "127.0.0.1:5000", "address to listen on; the host rules follow it")
+	db := flag.String("db", "example.db", "SQLite file for the clients (created on first start), or a postgres:// URL")
+	redisURL := flag.String("redis", "", "keep sessions in Redis at this redis:// URL (needs SESSION_SECRET), to run several instances")
+	var extraHosts hostList
+	flag.Var(&extraHosts, "host", "another Host header to serve, such as a proxy's name (repeatable)")
+	shutdownTimeout := flag.Duration("shutdown-timeout", 10*time.Second, "how long calls in flight may run on after SIGTERM")
 	writeTypes := flag.String("write-types", "", "write the TypeScript of the typed instances into this folder, and exit")
 	flag.Parse()
 	logger := log.New(os.Stderr, "example: ", log.LstdFlags)
@@ -40,24 +63,54 @@ func main() {
 	}
 	if *writeTypes != "" {
 		*db = filepath.Join(os.TempDir(), "wrpc-example-types.db")
+		*redisURL = ""
 		keys = [][]byte{[]byte("types only")}
 	}
-	app, err := NewApp(Config{DB: *db, SessionKeys: keys, LocalHost: "127.0.0.1:5000", Log: logger})
+	cfg := Config{DB: *db, Redis: *redisURL, SessionKeys: keys, Addr: *addr, Hosts: extraHosts, Log: logger}
+	if d := os.Getenv(createDelayEnv); d != "" && *writeTypes == "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			logger.Fatalf("%s: %v", createDelayEnv, err)
+		}
+		logger.Printf("%s is set: every create waits %s (a hook for tests only)", createDelayEnv, delay)
+		cfg.BeforeCreate = func(c echo.Context) {
+			logger.Printf("test hook: create waits %s", delay)
+			select {
+			case <-time.After(delay):
+			case <-c.Request().Context().Done():
+			}
+		}
+	}
+	app, err := NewApp(cfg)
 	if err != nil {
 		logger.Fatal(err)
 	}
-	defer app.Close()
 	if *writeTypes != "" {
-		if err := writeTypeScript(app, *writeTypes); err != nil {
+		err := writeTypeScript(app, *writeTypes)
+		app.Close()
+		if err != nil {
 			logger.Fatal(err)
 		}
 		return
 	}
+	sessionsIn := "signed cookies"
+	if *redisURL != "" {
+		sessionsIn = "Redis at " + redact(*redisURL)
+	}
+	logger.Printf("clients in %s; sessions in %s", redact(*db), sessionsIn)
+	if err := serve(app, *addr, *shutdownTimeout, logger); err != nil {
+		logger.Fatal(err)
+	}
+}
 
+// serve runs the app at addr until SIGTERM or SIGINT, then shuts down in
+// order: stop accepting, let the calls in flight finish (for at most
+// timeout, after which their connections are closed), and only then close
+// the database and the session store, so no call loses its write.
+func serve(app *App, addr string, timeout time.Duration, logger *log.Logger) error {
 	// Echo's own server has no timeouts; these keep slow clients from
 	// holding connections.
 	srv := &http.Server{
-		Addr:              *addr,
 		Handler:           app,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -66,16 +119,46 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	logger.Printf("serving on http://%s (clients in %s)", *addr, *db)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Fatal(err)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		app.Close()
+		return err
 	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Printf("serving on http://%s (answering to %s)", app.Hosts.Local, strings.Join(app.Hosts.Served, ", "))
+
+	select {
+	case err := <-served: // the server failed on its own
+		app.Close()
+		return err
+	case <-ctx.Done():
+	}
+	stop() // a second signal stops the process at once
+	logger.Printf("shutting down: no new connections; waiting up to %s for calls in flight", timeout)
+	shutdown, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		logger.Printf("calls still running after %s: closing their connections", timeout)
+		srv.Close()
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Print(err)
+	}
+	if err := app.Close(); err != nil {
+		return err
+	}
+	logger.Print("stopped")
+	return nil
+}
+
+// redact hides the password of a database or Redis URL; a file name is
+// left as it is.
+func redact(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		return u.Redacted()
+	}
+	return s
 }
 
 // writeTypeScript writes the TypeScript of the typed instances, for the

@@ -31,7 +31,6 @@ func mountPages(e *echo.Echo) error {
 	render := func(name string, p page) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-			c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'")
 			c.Response().WriteHeader(http.StatusOK)
 			return tmpl.ExecuteTemplate(c.Response(), name, p)
 		}

@@ -1,11 +1,12 @@
 // The script-tag build: <script src="/rpc/tester/client.js"> defines the
-// global wrpc, the body builder with the rest of the client attached, whose
-// default endpoint is the instance that served the script.
-import * as client from "./wrpc";
+// globals wrpc and weerpc (the same object: the body builder with the rest of
+// the client attached), whose default endpoint is the instance that served
+// the script. It also loads where there is no document, as in a Web Worker
+// (importScripts), with no default endpoint.
+import { wrpc, weerpc, call, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
 
-const script = typeof document !== "undefined" ? document.currentScript : null;
-if (script instanceof HTMLScriptElement && script.src) {
-  client.setDefaultEndpoint(script.src.replace(/\/client\.js([?#].*)?$/, ""));
-}
+const src = typeof document < "u" && (document.currentScript as HTMLScriptElement | null)?.src;
+if (typeof src == "string") setDefaultEndpoint(src.replace(/\/client\.js([?#].*)?$/, ""));
 
-(globalThis as any).wrpc = Object.assign(client.wrpc, client);
+const g: any = globalThis;
+g.wrpc = g.weerpc = Object.assign(wrpc, { wrpc, weerpc, call, createClient, setDefaultEndpoint, WrpcError });

@@ -1,8 +1,8 @@
 // The ES module build: import { call, createClient } from "/rpc/tester/client.mjs".
 // Served by an instance, its default endpoint is that instance.
-import { setDefaultEndpoint } from "./wrpc";
+import { setDefaultEndpoint } from "./wrpc.js";
 
-export * from "./wrpc";
+export * from "./wrpc.js";
 
 const here = new URL(import.meta.url);
 if ((here.protocol === "http:" || here.protocol === "https:") && here.pathname.endsWith("/client.mjs")) {

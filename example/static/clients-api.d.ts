@@ -4,11 +4,13 @@
 export interface ClientsAPI {
   create: { input: NewClient; output: Client };
   delete: { input: ClientID; output: Client };
+  list: { input: {}; output: Client[] };
   read: { input: ClientID; output: Client };
   update: { input: ClientUpdate; output: Client };
 }
 
 export interface Client {
+  /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   client_id: number;
   name: string;
   created_at: string;
@@ -16,10 +18,12 @@ export interface Client {
 }
 
 export interface ClientID {
+  /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   client_id: number;
 }
 
 export interface ClientUpdate {
+  /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   client_id: number;
   name: string;
 }

@@ -1,5 +1,5 @@
 // @ts-check
-// The script-tag page: the global wrpc comes from <script src="/rpc/client.js">.
+// The script-tag page: the global wrpc comes from <script src="/rpc/tester/client.js">.
 import { wire, show } from "./ui.js";
 
 const wrpc = /** @type {any} */ (globalThis).wrpc;

@@ -1,17 +1,17 @@
 // @ts-check
 // The ES module page, as an SPA would do it: one client per instance, from
-// /rpc/client.mjs. The clients of /rpc/tester and /rpc/clients are typed
+// /rpc/tester/client.mjs. The clients of /rpc/tester and /rpc/clients are typed
 // with the TypeScript that the server generates from its Go handlers
 // (go generate writes tester-api.d.ts and clients-api.d.ts), so a wrong name
 // or input is an error in an editor or under tsc --checkJs.
-import { createClient } from "/rpc/client.mjs";
+import { createClient } from "/rpc/tester/client.mjs";
 import { wire, show } from "./ui.js";
 
 /** @typedef {import("./tester-api").TesterAPI} TesterAPI */
 /** @typedef {import("./clients-api").ClientsAPI} ClientsAPI */
 
-const tester = /** @type {import("/rpc/client.mjs").Client<TesterAPI>} */ (createClient("/rpc/tester", { batch: true }));
-const clients = /** @type {import("/rpc/client.mjs").Client<ClientsAPI>} */ (createClient("/rpc/clients"));
+const tester = /** @type {import("/rpc/tester/client.mjs").Client<TesterAPI>} */ (createClient("/rpc/tester", { batch: true }));
+const clients = /** @type {import("/rpc/tester/client.mjs").Client<ClientsAPI>} */ (createClient("/rpc/clients"));
 
 wire({
   tester,

@@ -20,6 +20,7 @@ export async function show(name, run) {
   out.dataset.label = name;
   out.className = "out pending";
   out.textContent = "…";
+  document.querySelectorAll("[data-field-error]").forEach((el) => { el.textContent = ""; });
   try {
     const data = await run();
     out.className = "out ok";
@@ -29,6 +30,21 @@ export async function show(name, run) {
     const e = /** @type {{ status?: number, message?: string, data?: unknown }} */ (err);
     out.className = "out err";
     out.textContent = `error ${e.status}: ${e.message}` + (e.data == null ? "" : ` ${JSON.stringify(e.data)}`);
+    showFieldErrors(err);
+  }
+}
+
+/**
+ * Shows each field error of a refused call next to its field: the element
+ * whose data-field-error is the error's path.
+ * @param {unknown} err
+ */
+function showFieldErrors(err) {
+  const e = /** @type {{ errors?: { path: string, message: string }[], data?: { errors?: { path: string, message: string }[] } }} */ (err);
+  const errors = e.errors ?? e.data?.errors ?? [];
+  for (const fe of errors) {
+    const el = document.querySelector(`[data-field-error="${CSS.escape(fe.path)}"]`);
+    if (el) el.textContent = fe.message;
   }
 }
 
@@ -48,6 +64,7 @@ export function wire(c) {
     make_admin: () => c.login.call("make_admin", null),
     session: () => c.auth.call("session", null),
     logout: () => c.auth.call("logout", null),
+    list: () => c.clients.call("list", {}),
     create: () => c.clients.call("create", { name: $("client-name").value }),
     read: () => c.clients.call("read", { client_id: Number($("client-id").value) }),
     update: () => c.clients.call("update", { client_id: Number($("client-id").value), name: $("client-name").value }),

@@ -1,1 +1,1 @@
-export * from "./wrpc";
+export * from "./wrpc.js";

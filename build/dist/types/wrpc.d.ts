@@ -14,14 +14,17 @@ export interface CallOptions {
     credentials?: RequestCredentials;
     /** The dialect. Default 1.1. */
     version?: Version;
-    /** Declares the call safe to repeat, so a failure on the way (network, 502, 503, 504) is retried. */
+    /** Declares the call safe to repeat, so a failure on the way (network, 429, 502, 503, 504) is retried. Default: the manifest's flag, else false. */
     idempotent?: boolean;
     /** How to retry idempotent calls; false never retries. */
     retry?: RetryOptions | false;
     /** With a batching client: false sends this call on its own. */
     batch?: boolean;
 }
-/** Bounds on retries: exponential backoff with full jitter. */
+/**
+ * Bounds on retries: exponential backoff with full jitter, or the server's
+ * Retry-After (seconds or an HTTP date) on 429 and 503; never under 10 ms.
+ */
 export interface RetryOptions {
     /** Tries in all, the first included. Default 3. */
     attempts?: number;
@@ -34,21 +37,38 @@ export interface RetryOptions {
 }
 /** A client's options: call defaults, plus batching and the manifest. */
 export interface ClientOptions extends Omit<CallOptions, "endpoint" | "batch"> {
-    /** Merge the calls made in the same tick into one request (the server must set MaxBatch). */
+    /** Merge the calls made in the same tick into one request of at most max calls (default 10). */
     batch?: boolean | {
         max?: number;
     };
-    /** Read the instance's manifest once, to learn which functions are idempotent. */
+    /** Read the instance's manifest once, to learn which functions are idempotent and the server's batch limit; see Client.ready. */
     manifest?: boolean;
 }
-/** A failed call: the server said ok:false, answered something that is not a weeRPC envelope, or could not be reached. */
+/** One invalid field of a call's data, as the server's validation reports it in a 400's data.errors. */
+export interface FieldError {
+    /** Where in the data, dotted: "items.2.qty". */
+    path: string;
+    /** The rule that failed: "min", "required", ... */
+    rule: string;
+    /** The rule's parameter, if it has one: "1". */
+    param?: string;
+    /** What is wrong, for a person. */
+    message: string;
+}
+/**
+ * A failed call: the server said ok:false, answered something that is not a
+ * weeRPC envelope (a JSON reply with a string message, like Echo's
+ * {"message": "..."} errors, gives that message), or could not be reached.
+ */
 export declare class WrpcError extends Error {
     /** The HTTP status; 0 when there was no reply (network failure, abort, timeout). */
     status: number;
     /** The envelope's data, if any. */
     data: unknown;
-    /** The function called. */
+    /** The function called ("" for a client's manifest). */
     function: string;
+    /** The invalid fields of a 400 whose data is {errors: [...]}; empty otherwise. */
+    readonly errors: FieldError[];
     constructor(message: string, status: number, data: unknown, fn: string);
 }
 /** An API description, as echorpc's TypeScript generator writes it: each function's input and output. */
@@ -66,6 +86,13 @@ type Output<A, K> = K extends keyof A ? (A[K] extends {
 /** A client of one instance; with a type argument, calls are type-checked. */
 export interface Client<A = any> {
     readonly endpoint: string;
+    /**
+     * Settles when the client is ready for calls: at once without the manifest
+     * option; with it, resolves once the manifest is read and rejects with a
+     * WrpcError when it could not be (calls still go on, without it: see
+     * createClient). The rejection is not reported as unhandled.
+     */
+    readonly ready: Promise<void>;
     call<K extends Name<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Output<A, K>>;
 }
 /**
@@ -86,10 +113,22 @@ export declare function setDefaultEndpoint(endpoint: string): void;
  */
 export declare function call<T = any>(fn: string, data?: unknown, options?: CallOptions): Promise<T>;
 /**
- * Returns a client of the instance at endpoint. With batch, the calls made
- * in the same tick go in one request (calls with their own signal, timeout,
- * headers or endpoint, and calls with batch:false, go alone). With manifest,
- * the client reads which functions are idempotent before its first call.
+ * Returns a client of the instance at endpoint.
+ *
+ * With batch, the calls made in the same tick go in one request of at most
+ * batch.max calls (default 10; the manifest's maxBatch lowers it, and 0 there
+ * turns batching off). A server that refuses the batch whole, because it has
+ * batching off (400) or a lower limit (413), gets the calls again one by one,
+ * and the client keeps to what it learnt. Calls with their own signal,
+ * timeout, headers, credentials or endpoint, and calls with batch:false, go
+ * alone. Batched calls are retried like single ones.
+ *
+ * With manifest, the client GETs endpoint/manifest.json at once, with its
+ * headers and credentials, to learn which functions are idempotent and the
+ * server's maxBatch; calls wait for it. If that fails, client.ready rejects
+ * with a WrpcError (status 0 without a reply) and the client goes on without
+ * the manifest: only calls that say idempotent:true are retried, and batches
+ * keep the client's own maximum (with the 400/413 fallback above).
  */
 export declare function createClient<A = any>(endpoint: string, defaults?: ClientOptions): Client<A>;
 export {};

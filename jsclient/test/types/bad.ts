@@ -1,5 +1,5 @@
 // Misuses the generated types: each marked line must fail to compile.
-import { createClient } from "../../module";
+import { createClient } from "../../module.js";
 import type { ExampleAPI } from "../../../echorpc/testdata/api.golden";
 
 const api = createClient<ExampleAPI>("/rpc/api");

@@ -1,6 +1,7 @@
 // Uses the TypeScript that echorpc generates (echorpc/testdata/api.golden.d.ts)
 // correctly: this file must compile.
-import { createClient, WrpcError } from "../../module";
+import { createClient, WrpcError } from "../../module.js";
+import type { FieldError } from "../../module.js";
 import type { ExampleAPI, Node, Rich } from "../../../echorpc/testdata/api.golden";
 
 const api = createClient<ExampleAPI>("/rpc/api");
@@ -21,5 +22,19 @@ export async function untyped(): Promise<void> {
     await loose.call("other", null, { timeout: 100, idempotent: true });
   } catch (err) {
     if (err instanceof WrpcError) console.log(err.status, err.data, err.function, x);
+  }
+}
+
+// A manifest failure shows on ready; field errors are typed.
+export async function manifestAndFieldErrors(): Promise<string[]> {
+  const api = createClient<ExampleAPI>("/rpc/api", { manifest: true, batch: { max: 5 } });
+  try {
+    await api.ready;
+    await api.call("add_numbers", [1], { credentials: "include", retry: { attempts: 2, maxElapsed: 1000 } });
+    return [];
+  } catch (err) {
+    if (!(err instanceof WrpcError)) throw err;
+    const errors: readonly FieldError[] = err.errors;
+    return errors.map((e) => `${e.path} ${e.rule} ${e.param ?? ""} ${e.message}`);
   }
 }

@@ -1,0 +1,303 @@
+package echorpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Stream makes a streaming function: typed input, as with [Func], and a
+// stream of typed items sent as server-sent events over the same POST,
+// each item in its own envelope. The caller asks with
+// Accept: text/event-stream (the JS client's stream, the Go client's
+// [Client.Stream]); everything that fails before the stream starts (rules,
+// data that does not decode) is answered as for a call.
+//
+// fn sends items with send, which returns an error once the stream cannot
+// go on (the caller went away, the deadline passed, the server is shutting
+// down, or the caller stopped reading for Config.StreamWriteTimeout): fn
+// should then return. id is the event's id, which a caller that reconnects
+// sends back in the Last-Event-ID header (read it with
+// c.Request().Header.Get("Last-Event-ID") to resume); "" numbers the
+// events 1, 2, 3... The stream ends when fn returns: with nil, with an
+// "end" event; with an error, with an "error" event whose envelope fails
+// as a call would (an [*Error] with its message, 504 for a deadline, 503
+// for a shutdown, 500 for any other error, which is logged).
+//
+// A send function rather than an iterator: fn must learn at once that a
+// send failed (and why, in the error), and may need to return an error
+// after items have gone out, which a range-over-func iterator's yield
+// (a bool) cannot carry.
+func Stream[In, Out any](fn func(c echo.Context, in In, send func(id string, item Out) error) error) Handler {
+	if fn == nil {
+		return nil
+	}
+	t := reflect.TypeFor[In]()
+	validate := t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct)
+	return &streamHandler[In, Out]{fn: fn, validate: validate}
+}
+
+type streamHandler[In, Out any] struct {
+	fn       func(echo.Context, In, func(string, Out) error) error
+	validate bool
+}
+
+func (h *streamHandler[In, Out]) types() (in, out reflect.Type) {
+	return reflect.TypeFor[In](), reflect.TypeFor[Out]()
+}
+
+func (h *streamHandler[In, Out]) streams() bool { return true }
+
+func (h *streamHandler[In, Out]) call(c echo.Context, data json.RawMessage, env callEnv) Result {
+	in, res, ok := decodeInput[In](c, data, env.strict, h.validate)
+	if !ok {
+		return res
+	}
+	w := newEventWriter(c, env)
+	defer w.close()
+	err := h.fn(c, in, func(id string, item Out) error { return w.send(id, item) })
+	return w.end(err)
+}
+
+// streamer is implemented by the handlers that [Stream] makes.
+type streamer interface{ streams() bool }
+
+func isStream(h Handler) bool {
+	s, ok := h.(streamer)
+	return ok && s.streams()
+}
+
+// acceptsEventStream reports whether the request asks for server-sent
+// events.
+func acceptsEventStream(r *http.Request) bool {
+	for _, v := range r.Header.Values(echo.HeaderAccept) {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var (
+	errNotEventStream  = &Error{Status: http.StatusNotAcceptable, Message: "This function streams: call it with Accept: text/event-stream."}
+	errStreamInBatch   = &Error{Status: http.StatusBadRequest, Message: "A streaming function cannot be a batch item."}
+	errTooManyStreams  = &Error{Status: http.StatusServiceUnavailable, Message: "Too many open streams: try again later."}
+	errStreamStalled   = errors.New("echorpc: the caller stopped reading the stream")
+	headerEventStream  = []string{"text/event-stream"}
+	headerNoBuffering  = []string{"no"}
+	headerCacheNoStore = []string{"no-store"}
+)
+
+// eventWriter writes one stream's events; send (from the handler) and the
+// keep-alive pings take turns under mu.
+type eventWriter struct {
+	c       echo.Context
+	key     *http.Request // the stream's key in streamSet
+	env     callEnv
+	rc      *http.ResponseController
+	mu      sync.Mutex
+	rb      *replyBuffer
+	seq     int
+	items   int
+	failed  error // why writing stopped
+	cancel  context.CancelCauseFunc
+	stop    chan struct{}
+	stopped sync.WaitGroup
+}
+
+func newEventWriter(c echo.Context, env callEnv) *eventWriter {
+	r := c.Request()
+	ctx, cancel := context.WithCancelCause(r.Context())
+	c.SetRequest(r.WithContext(ctx))
+	w := &eventWriter{c: c, key: r, env: env, rc: http.NewResponseController(c.Response().Writer), rb: getReplyBuffer(), cancel: cancel, stop: make(chan struct{})}
+	env.rpc.streams.track(r, cancel)
+
+	h := c.Response().Header()
+	h[echo.HeaderContentType] = headerEventStream
+	h[echo.HeaderCacheControl] = headerCacheNoStore
+	h["X-Accel-Buffering"] = headerNoBuffering
+	h[echo.HeaderXContentTypeOptions] = headerNoSniff
+	c.Response().WriteHeader(http.StatusOK)
+	w.mu.Lock()
+	w.flush()
+	w.mu.Unlock()
+
+	if every := env.rpc.config.StreamPing; every > 0 {
+		w.stopped.Add(1)
+		go w.ping(every)
+	}
+	return w
+}
+
+// ping writes a comment line every interval, so proxies and browsers keep
+// an idle stream open.
+func (w *eventWriter) ping(every time.Duration) {
+	defer w.stopped.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			w.mu.Lock()
+			if w.failed == nil {
+				w.rb.buf.WriteString(": ping\n\n")
+				w.flush()
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+// send writes one item as an event with its envelope.
+func (w *eventWriter) send(id string, item any) error {
+	ctx := w.c.Request().Context()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failed != nil {
+		return w.failed
+	}
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	w.seq++
+	b := &w.rb.buf
+	b.WriteString("id: ")
+	if id == "" {
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(w.seq), 10))
+	} else {
+		b.WriteString(strings.NewReplacer("\n", "", "\r", "").Replace(id))
+	}
+	b.WriteString("\ndata: ")
+	res := Result{Response: Response{OK: true, Data: item}}
+	if status := w.rb.appendEnvelope(w.c, w.env.dialect, &res, false); status != http.StatusOK {
+		b.Reset()
+		w.failed = errors.New("echorpc: a stream item cannot be encoded as JSON")
+		return w.failed
+	}
+	b.WriteString("\n\n")
+	if w.flush(); w.failed != nil {
+		return w.failed
+	}
+	w.items++
+	return nil
+}
+
+// flush writes what is buffered, within the write timeout; a caller that
+// does not read is dropped, and the handler's context ends.
+func (w *eventWriter) flush() {
+	if w.failed != nil {
+		w.rb.buf.Reset()
+		return
+	}
+	if d := w.env.rpc.config.StreamWriteTimeout; d > 0 {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(d))
+	}
+	_, err := w.c.Response().Write(w.rb.buf.Bytes())
+	w.rb.buf.Reset()
+	if err == nil {
+		err = w.rc.Flush()
+	}
+	if err != nil {
+		w.failed = errStreamStalled
+		w.cancel(errStreamStalled)
+	}
+}
+
+// end writes the last event: "end" when fn returned nil, "error" with a
+// failing envelope (carrying its status) otherwise, and returns the
+// stream's result for the interceptors.
+func (w *eventWriter) end(err error) Result {
+	close(w.stop)
+	w.stopped.Wait()
+	ctx := w.c.Request().Context()
+	var res Result
+	switch {
+	case err == nil:
+		res = Result{Response: Response{OK: true}}
+	case errors.Is(err, errStreamStalled) || errors.Is(context.Cause(ctx), errStreamStalled):
+		res = Result{Err: errStreamStalled}
+	case ctx.Err() != nil && errors.Is(context.Cause(ctx), http.ErrServerClosed):
+		res = Result{Err: http.ErrServerClosed}
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		res = Result{Err: context.DeadlineExceeded}
+	case ctx.Err() != nil:
+		res = Result{Err: context.Cause(ctx)} // the caller went away
+	default:
+		res = handlerError(w.c, err)
+	}
+	res.Items = w.items
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failed != nil {
+		return res
+	}
+	b := &w.rb.buf
+	if res.OK && res.Err == nil {
+		b.WriteString("event: end\ndata: ")
+		w.rb.appendEnvelope(w.c, w.env.dialect, &res, false)
+	} else {
+		b.WriteString("event: error\ndata: ")
+		w.rb.appendEnvelope(w.c, w.env.dialect, &res, true)
+	}
+	b.WriteString("\n\n")
+	w.flush()
+	return res
+}
+
+func (w *eventWriter) close() {
+	w.env.rpc.streams.untrack(w.key)
+	w.cancel(nil)
+	w.rb.free()
+}
+
+// streamSet is the instance's open streams, so that a server shutdown ends
+// them (with a 503 error event) instead of waiting for them.
+type streamSet struct {
+	mu      sync.Mutex
+	open    map[*http.Request]context.CancelCauseFunc
+	servers map[*http.Server]bool
+}
+
+// track adds a stream, and hooks the instance into its server's Shutdown
+// the first time a stream runs on that server.
+func (s *streamSet) track(r *http.Request, cancel context.CancelCauseFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open == nil {
+		s.open = map[*http.Request]context.CancelCauseFunc{}
+		s.servers = map[*http.Server]bool{}
+	}
+	s.open[r] = cancel
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && !s.servers[srv] {
+		s.servers[srv] = true
+		srv.RegisterOnShutdown(s.shutdown)
+	}
+}
+
+func (s *streamSet) untrack(r *http.Request) {
+	s.mu.Lock()
+	delete(s.open, r)
+	s.mu.Unlock()
+}
+
+// shutdown ends every open stream with http.ErrServerClosed.
+func (s *streamSet) shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, cancel := range s.open {
+		cancel(http.ErrServerClosed)
+	}
+}

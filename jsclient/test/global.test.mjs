@@ -1,0 +1,45 @@
+// The script build (build/dist/client.js) in a bare JavaScript context: no
+// document and no DOM classes, as in a Web Worker that loads it with
+// importScripts, and with a document whose current script is the client.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import vm from "node:vm";
+import * as esm from "../../build/dist/client.mjs";
+
+const code = readFileSync(new URL("../../build/dist/client.js", import.meta.url), "utf8");
+
+// load evaluates client.js in a new context holding globals, and returns it.
+const load = (globals = {}) => {
+  const ctx = vm.createContext(globals);
+  vm.runInContext(code, ctx, { filename: "client.js" });
+  return ctx;
+};
+
+test("loads without document or HTMLScriptElement, and defines wrpc and weerpc", () => {
+  const ctx = load({ self: {}, importScripts() {} });
+  assert.equal(typeof ctx.wrpc, "function");
+  assert.equal(ctx.weerpc, ctx.wrpc);
+  assert.equal(ctx.wrpc("add_numbers", [1, 2]), '{"weerpc":1.1,"function":"add_numbers","data":[1,2]}');
+  assert.equal(ctx.wrpc.weerpc, ctx.wrpc.wrpc);
+});
+
+test("the global has everything the ES module exports", () => {
+  const ctx = load();
+  for (const name of Object.keys(esm)) assert.equal(typeof ctx.wrpc[name], typeof esm[name], name);
+});
+
+test("without a document there is no default endpoint", async () => {
+  const ctx = load();
+  await assert.rejects(vm.runInContext(`wrpc.call("f", 1)`, ctx), (err) => err.name === "WrpcError" && err.status === 0 && /no endpoint/.test(err.message));
+});
+
+test("with a document, the default endpoint is the instance that served the script", async () => {
+  const urls = [];
+  const ctx = load({
+    document: { currentScript: { src: "https://example.test/rpc/tester/client.js?v=2" } },
+    fetch: async (url) => (urls.push(url), new Response('{"weerpc":1.1,"ok":true,"message":null,"data":6}', { status: 200 })),
+  });
+  assert.equal(await vm.runInContext(`weerpc.call("add_numbers", [1, 2, 3])`, ctx), 6);
+  assert.deepEqual(urls, ["https://example.test/rpc/tester"]);
+});
