@@ -1,13 +1,14 @@
 # One command runs every test: make test
 # It installs what the tests need first: Go modules, the npm dev packages
-# (TypeScript only), Debian's chromium for the browser tests, and Debian's
-# redis-server and postgresql for the example's fleet test.
+# (TypeScript, publint, arethetypeswrong), Debian's chromium for the browser
+# tests, and Debian's redis-server and postgresql for the example's fleet test.
 
 FUZZTIME ?= 20s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test deps chromium services vet gotest fuzz jstest bench generate run
+.PHONY: test deps chromium services vet staticcheck gotest fuzz jstest bench generate run
 
-test: deps vet gotest fuzz jstest
+test: deps vet staticcheck gotest fuzz jstest
 
 deps: chromium services
 	go mod download
@@ -34,11 +35,16 @@ vet:
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
+# staticcheck, pinned: its findings fail the build.
+staticcheck:
+	go run $(STATICCHECK) ./...
+
 gotest:
 	go test -race -count=1 ./...
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME) ./echorpc
+	go test -run '^$$' -fuzz FuzzClientReply -fuzztime $(FUZZTIME) ./echorpc
 
 jstest:
 	npm run typecheck

@@ -72,7 +72,7 @@ func run(root string, check bool) error {
 		}
 		if len(stale) > 0 {
 			sort.Strings(stale)
-			return fmt.Errorf("%s out of date; run go generate ./...", strings.Join(stale, ", "))
+			return fmt.Errorf("%s out of date (run go generate ./... to rebuild them)", strings.Join(stale, ", "))
 		}
 		return nil
 	}

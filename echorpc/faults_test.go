@@ -168,7 +168,3 @@ func TestAbortHandler(t *testing.T) {
 	_, err := srv.Client().Post(srv.URL+"/rpc", "application/json", strings.NewReader(`{"weerpc":1.1,"function":"abort"}`))
 	require.Error(t, err, "the connection was aborted without a reply")
 }
-
-func readAll(c echo.Context) ([]byte, error) { return io.ReadAll(c.Request().Body) }
-
-func ioNopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }

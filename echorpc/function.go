@@ -92,9 +92,14 @@ func Func[In, Out any](fn func(c echo.Context, in In) (Out, error)) Handler {
 	if fn == nil {
 		return nil
 	}
+	return &typedHandler[In, Out]{fn: fn, validate: validates[In]()}
+}
+
+// validates reports whether e.Validator applies to In: a struct, or a
+// pointer to one.
+func validates[In any]() bool {
 	t := reflect.TypeFor[In]()
-	validate := t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct)
-	return &typedHandler[In, Out]{fn: fn, validate: validate}
+	return t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct)
 }
 
 type typedHandler[In, Out any] struct {

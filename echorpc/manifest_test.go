@@ -61,7 +61,8 @@ type (
 		Inline   struct {
 			A int `json:"a"`
 		} `json:"inline"`
-		hidden int //nolint:unused // unexported: never encoded
+		//lint:ignore U1000 unexported: never encoded, and left out of the schema
+		hidden int
 	}
 )
 

@@ -40,9 +40,7 @@ func Stream[In, Out any](fn func(c echo.Context, in In, send func(id string, ite
 	if fn == nil {
 		return nil
 	}
-	t := reflect.TypeFor[In]()
-	validate := t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct)
-	return &streamHandler[In, Out]{fn: fn, validate: validate}
+	return &streamHandler[In, Out]{fn: fn, validate: validates[In]()}
 }
 
 type streamHandler[In, Out any] struct {

@@ -21,10 +21,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-type countdownIn struct {
-	N int `json:"n" validate:"min=1,max=100"`
-}
-
 // streamServer has streaming functions for the tests; events counts what
 // the handlers saw end.
 func streamServer(t *testing.T, cfg echorpc.Config, ended chan<- error) *echo.Echo {
