@@ -112,7 +112,7 @@ func ExampleClient_Call() {
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 
-	client := (&echorpc.Client{Endpoint: srv.URL + "/rpc"})
+	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
 	var sum int
 	if err := client.Call(context.Background(), "add_numbers", []int{1, 2, 3}, &sum); err != nil {
 		fmt.Println(err)
@@ -127,4 +127,33 @@ func ExampleClient_Call() {
 	// Output:
 	// 6
 	// 404 Invalid function.
+}
+
+func ExampleStream() {
+	e := echo.New()
+	echorpc.New(e, echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
+		"countdown": echorpc.Stream(func(c echo.Context, n int, send func(id string, item int) error) error {
+			for i := n; i > 0; i-- {
+				if err := send("", i); err != nil {
+					return err // the caller went away, or the deadline passed
+				}
+			}
+			return nil
+		}),
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
+	for item, err := range client.Stream(context.Background(), "countdown", 3) {
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		fmt.Println(string(item))
+	}
+	// Output:
+	// 3
+	// 2
+	// 1
 }
