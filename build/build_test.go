@@ -24,9 +24,10 @@ func TestBundleIsFresh(t *testing.T) {
 	}
 }
 
-// The script-tag bundle stays within 2 KiB gzipped.
+// The script-tag bundle stays within 2.5 KiB gzipped (2 KiB before
+// streams: see jsclient/README-stream.md for what the rest buys).
 func TestBundleSize(t *testing.T) {
-	const budget = 2048
+	const budget = 2560
 	js, err := os.ReadFile(filepath.Join("..", outDir, "client.js"))
 	if err != nil {
 		t.Fatal(err)

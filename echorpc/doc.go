@@ -1,7 +1,8 @@
 // Package echorpc serves the weeRPC protocol of Flask-RPC from an Echo v4
 // server: one POST route per instance, a JSON body that names a registered
 // function and carries its data, and a small JSON envelope in reply. Every
-// instance also serves a browser client, so a page needs one script tag.
+// instance also serves a browser client at Prefix/client.js (globals wrpc
+// and weerpc) and Prefix/client.mjs, so a page needs one script tag.
 //
 // # Quick start
 //
@@ -17,14 +18,20 @@
 //			}
 //			return sum, nil
 //		}),
+//		"add_string": echorpc.RawFunc(addString), // Flask-style: raw JSON in, Success or Fail out
 //	})
-//	rpc.Functions(echorpc.Funcs{"secret": secret},
-//		echorpc.WithSessionAuth(echorpc.SessionKeyIn("logged_in", true)))
+//	rpc.Functions(echorpc.Funcs{"secret": echorpc.RawFunc(secret)},
+//		echorpc.WithSessionAuth("logged_in", true))
 //
 // and in the page:
 //
 //	<script src="/rpc/tester/client.js"></script>
 //	<script>wrpc.call("add_numbers", [1, 2, 3]).then(sum => ...)</script>
+//
+// Handlers are made by [Func] (typed), [RawFunc] (untyped, answering with
+// [Success](message, data) or [Fail](message, data)) and [Stream]
+// (server-sent events). A typed handler fails with an [*Error] (or [Failf]),
+// or with Echo's echo.NewHTTPError, answered with its status and message.
 //
 // # The wire contract
 //
@@ -45,11 +52,18 @@
 // keys are ignored); a repeated key, invalid UTF-8, data after the object,
 // and nesting deeper than Config.MaxDepth are refused; the version is
 // compared as a number (1.10 is 1.1, "1.1" is not). Data reaches an
-// untyped handler byte for byte, so numbers keep their precision.
+// untyped handler byte for byte. Typed data and replies follow
+// encoding/json/v2 (github.com/go-json-experiment/json): exact names, a
+// repeated name at any depth refused, unknown names ignored unless
+// Config.RefuseUnknownFields, nil slices sent as [] and nil maps as {}.
+// Data that does not decode or validate is a 400 whose data lists each
+// problem: {"errors": [{"path": "items.2.qty", "rule": "min", "param": "1",
+// "message": "must be at least 1"}]}.
 //
 // # Statuses
 //
 //	failure                                        status  message
+//	over Config.MaxInFlight                        503     Server is busy: try again later. (Retry-After: 1)
 //	cross-origin browser request                   403     Forbidden: the request came from another origin.
 //	no functions registered                        404     No functions registered.
 //	a session rule fails                           401     Unauthorized.
@@ -64,25 +78,33 @@
 //	function not registered                        404     Invalid function.
 //	malformed Wrpc-Timeout-Ms header               400     Invalid Wrpc-Timeout-Ms header.
 //	typed data does not decode or validate         400     Invalid data: ...
-//	method other than POST (OPTIONS answers 204)   405     Method not allowed: ...
+//	stream without Accept: text/event-stream       406     This function streams: ...
+//	over Config.MaxStreams                         503     Too many open streams: try again later.
+//	any method but POST (OPTIONS answers 204)      405     Method not allowed: weeRPC requests use POST.
 //	application failure (Fail, *Error)             200     the handler's
+//	*echo.HTTPError from a typed handler           code    its message
 //	handler error or panic                         500     Internal error.
-//	deadline exceeded (Config.Timeout)             504     Deadline exceeded.
+//	deadline exceeded, or passed before the call   504     Deadline exceeded.
 //
-// Checks run in this order: origin, no functions, the instance's session,
-// host and address rules, content type, body, version, function, then the
-// function's own rules, then the call. Handler errors never reach Echo's
-// HTTPErrorHandler, so nothing of their text reaches the caller.
+// Checks run in this order: load, origin, no functions, the instance's
+// session, host and address rules, content type, body, version, function,
+// the function's own rules, the deadline, then the call. Handler errors
+// never reach Echo's HTTPErrorHandler, so nothing of their text reaches the
+// caller; messages that repeat caller input are cut to 128 bytes.
 //
 // # Beyond Flask-RPC
 //
-// Typed handlers ([Func]); an auth-aware manifest and TypeScript
-// declarations generated from the handlers' Go types (Config.Manifest,
-// [RPC.TypeScript]); interceptors ([Interceptor]) and Prometheus metrics
-// (package echorpcprom); deadlines sent by the caller ([TimeoutHeader]);
-// client retries limited to idempotent functions ([Idempotent]); and
-// opt-in batching (Config.MaxBatch), whose item envelopes carry a fifth
-// key, "status".
+//	feature                                     where
+//	typed handlers, field errors                Func, Config.RefuseUnknownFields
+//	streaming over server-sent events           Stream, Client.Stream, Config.MaxStreams
+//	manifest and TypeScript from the Go types   Config.Manifest, RPC.TypeScript
+//	interceptors seeing calls and refusals      Interceptor, Call, Result.Class
+//	Prometheus metrics                          package echorpcprom
+//	OpenTelemetry tracing                       package echorpcotel
+//	one deadline per request, from the caller   TimeoutHeader, Config.Timeout, Config.MaxTimeout
+//	retries of idempotent functions only        Idempotent, Client, Retry
+//	batching (items carry a fifth key, status)  Config.MaxBatch
+//	load shedding                               Config.MaxInFlight
 //
 // # Safety
 //
@@ -91,5 +113,10 @@
 // read or the body parsed, and accept only JSON content types, which a
 // form or a no-cors fetch cannot send; see Config.TrustedOrigins. Host
 // rules are routing rules, not authentication: see Config.HostAuth, and
-// Config.RemoteAuth for a rule on the caller's address.
+// Config.RemoteAuth for a rule on the caller's address. A 504 or a network
+// failure does not prove that a function did not run, which is why the
+// clients retry only idempotent functions.
+//
+// The repository's README.md covers the browser client, the example app and
+// running in production.
 package echorpc

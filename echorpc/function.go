@@ -174,6 +174,8 @@ type function struct {
 	doc        string
 	idempotent bool
 	stream     bool
+	query      bool          // free of side effects: also answers GET
+	maxAge     time.Duration // a query's Cache-Control max-age
 }
 
 // Option sets something for the functions registered in one call of
@@ -182,6 +184,8 @@ type Option func(*scope)
 
 // scope is what Options set.
 type scope struct {
+	query      bool
+	maxAge     time.Duration
 	strict     bool
 	intercept  []Interceptor
 	rules      rules

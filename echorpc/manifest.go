@@ -14,6 +14,7 @@ type description struct {
 	Description string       `json:"description,omitempty"`
 	Idempotent  bool         `json:"idempotent"`
 	Stream      bool         `json:"stream,omitempty"`
+	Query       bool         `json:"query,omitempty"`
 	Allowed     bool         `json:"allowed"`
 	Rules       *ruleSummary `json:"rules,omitempty"`
 	Input       *schema      `json:"input"`
@@ -67,6 +68,7 @@ func (rpc *RPC) describe(c echo.Context, all bool) ([]description, *schemaGen) {
 			Description: fn.doc,
 			Idempotent:  fn.idempotent,
 			Stream:      fn.stream,
+			Query:       fn.query,
 			Allowed:     allowed,
 			Rules:       summarize(rpc.rules, fn.rules),
 			Input:       gen.of(in),

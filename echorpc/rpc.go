@@ -263,7 +263,12 @@ func New(r Router, config Config) *RPC {
 	if config.Manifest {
 		r.Add(http.MethodGet, config.Prefix+"/manifest.json", rpc.serveManifest)
 		r.Add(http.MethodGet, config.Prefix+"/client.d.ts", rpc.serveTypeScript)
+		r.Add(http.MethodGet, config.Prefix+"/openapi.json", rpc.serveOpenAPI)
 	}
+	// Every function at its own URL (see urls.go).
+	r.Add(http.MethodPost, config.Prefix+"/:function", rpc.serveFunction)
+	r.Add(http.MethodGet, config.Prefix+"/:function", rpc.serveFunction)
+	r.Add(echo.RouteNotFound, config.Prefix+"/:function", functionMethodNotAllowed(rpc))
 	if config.Functions != nil {
 		rpc.Functions(config.Functions)
 	}
@@ -320,7 +325,7 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		}
 		strict := s.strict
 		fn := &function{name: name, nameValue: name, handler: h, rules: s.rules, timeout: s.timeout,
-			doc: s.doc, idempotent: s.idempotent, strict: strict, stream: isStream(h)}
+			doc: s.doc, idempotent: s.idempotent, strict: strict, stream: isStream(h), query: s.query, maxAge: s.maxAge}
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
 			return h.call(c, call.Data, callEnv{strict: strict, dialect: call.dialect, rpc: rpc})
 		}, rpc.config.Interceptors, s.intercept)

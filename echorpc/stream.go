@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,8 +62,24 @@ func (h *streamHandler[In, Out]) call(c echo.Context, data json.RawMessage, env 
 	}
 	w := newEventWriter(c, env)
 	defer w.close()
-	err := h.fn(c, in, func(id string, item Out) error { return w.send(id, item) })
+	err := w.run(func() error {
+		return h.fn(c, in, func(id string, item Out) error { return w.send(id, item) })
+	})
 	return w.end(err)
+}
+
+// run runs a stream's handler; a panic becomes its error, so the stream
+// still ends with an error event (http.ErrAbortHandler still aborts).
+func (w *eventWriter) run(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return fn()
 }
 
 // streamer is implemented by the handlers that [Stream] makes.
@@ -112,6 +129,7 @@ type eventWriter struct {
 	cancel  context.CancelCauseFunc
 	stop    chan struct{}
 	stopped sync.WaitGroup
+	once    sync.Once // stops the pings
 }
 
 func newEventWriter(c echo.Context, env callEnv) *eventWriter {
@@ -218,8 +236,7 @@ func (w *eventWriter) flush() {
 // failing envelope (carrying its status) otherwise, and returns the
 // stream's result for the interceptors.
 func (w *eventWriter) end(err error) Result {
-	close(w.stop)
-	w.stopped.Wait()
+	w.stopPing()
 	ctx := w.c.Request().Context()
 	var res Result
 	switch {
@@ -255,7 +272,17 @@ func (w *eventWriter) end(err error) Result {
 	return res
 }
 
+// stopPing stops the keep-alive pings and waits for them, once.
+func (w *eventWriter) stopPing() {
+	w.once.Do(func() {
+		close(w.stop)
+		w.stopped.Wait()
+	})
+}
+
+// close ends the stream's bookkeeping, also when the handler panicked.
 func (w *eventWriter) close() {
+	w.stopPing()
 	w.env.rpc.streams.untrack(w.key)
 	w.cancel(nil)
 	w.rb.free()

@@ -74,6 +74,14 @@ func streamServer(t *testing.T, cfg echorpc.Config, ended chan<- error) *echo.Ec
 				}
 			}
 		}),
+		"panics": echorpc.Stream(func(c echo.Context, _ any, send func(string, int) error) error {
+			_ = send("", 1)
+			panic("secret panic")
+		}),
+		"aborts": echorpc.Stream(func(c echo.Context, _ any, send func(string, int) error) error {
+			_ = send("", 1)
+			panic(http.ErrAbortHandler)
+		}),
 		"call": echorpc.Func(func(c echo.Context, in int) (int, error) { return in, nil }),
 	})
 	return e
@@ -118,6 +126,9 @@ func TestStreamWire(t *testing.T) {
 				"event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Internal error.\",\"data\":null,\"status\":500}\n\n"},
 		{name: "error-event-application-failure", whenBody: `{"weerpc":1.1,"function":"app_fail"}`, expectStatus: 200, expectType: "text/event-stream",
 			expectBody: "event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Not today.\",\"data\":{\"retry_in\":5},\"status\":200}\n\n"},
+		{name: "error-event-500-on-panic", whenBody: `{"weerpc":1.1,"function":"panics"}`, expectStatus: 200, expectType: "text/event-stream",
+			expectBody: "id: 1\ndata: {\"weerpc\":1.1,\"ok\":true,\"message\":null,\"data\":1}\n\n" +
+				"event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Internal error.\",\"data\":null,\"status\":500}\n\n"},
 		{name: "406-without-accept", whenBody: `{"weerpc":1.1,"function":"countdown","data":3}`, whenHeader: map[string]string{"Accept": "application/json"},
 			expectStatus: 406, expectType: "application/json",
 			expectBody: `{"weerpc":1.1,"ok":false,"message":"This function streams: call it with Accept: text/event-stream.","data":null}`},
@@ -242,6 +253,29 @@ func TestStreamShutdown(t *testing.T) {
 	require.ErrorAs(t, <-got, &failure)
 	assert.Equal(t, 503, failure.Status)
 	assert.Equal(t, "Server is shutting down.", failure.Message)
+}
+
+// A stream handler that aborts the connection (http.ErrAbortHandler) while
+// pings run leaves the server standing.
+func TestStreamAbortWithPings(t *testing.T) {
+	srv := httptest.NewServer(streamServer(t, echorpc.Config{StreamPing: time.Millisecond}, nil))
+	defer srv.Close()
+	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
+	for range 5 {
+		var failed error
+		for _, err := range client.Stream(context.Background(), "aborts", nil) {
+			failed = err
+		}
+		assert.Error(t, failed)
+	}
+	time.Sleep(20 * time.Millisecond)
+	var items []int
+	for item, err := range client.Stream(context.Background(), "countdown", 2) {
+		require.NoError(t, err)
+		n, _ := strconv.Atoi(string(item))
+		items = append(items, n)
+	}
+	assert.Equal(t, []int{2, 1}, items)
 }
 
 func TestStreamLimitAndPing(t *testing.T) {

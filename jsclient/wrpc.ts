@@ -43,6 +43,20 @@ export interface RetryOptions {
   maxElapsed?: number;
 }
 
+/** Options of one stream: a call's options, plus resume. */
+export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch"> {
+  /**
+   * After a dropped connection (a network error, or a stream cut before its
+   * end event; never after an error event), and when connecting fails on the
+   * way (no reply, 429, 502, 503, 504), connect again with Last-Event-ID set
+   * to the id of the last item received, waiting as retry says (its attempts
+   * count the tries in a row that brought no item). The server's function
+   * must go on after that id; items already yielded are not yielded again
+   * by the client. Default false: a dropped stream throws.
+   */
+  resume?: boolean;
+}
+
 /** A client's options: call defaults, plus batching and the manifest. */
 export interface ClientOptions extends Omit<CallOptions, "endpoint" | "batch"> {
   /** Merge the calls made in the same tick into one request of at most max calls (default 10). */
@@ -88,9 +102,13 @@ export class WrpcError extends Error {
   }
 }
 
-/** An API description, as echorpc's TypeScript generator writes it: each function's input and output. */
-export type API = Record<string, { input: unknown; output: unknown }>;
+/** An API description, as echorpc's TypeScript generator writes it: each function's input and output, and stream: true for a streaming function (whose output is the type of its items). */
+export type API = Record<string, { input: unknown; output: unknown; stream?: true }>;
 type Name<A> = Extract<keyof A, string>;
+// The functions that can be called (Calls) and streamed (Streams); any
+// name for an untyped client.
+type Calls<A> = 0 extends 1 & A ? string : { [K in Name<A>]: A[K] extends { stream: true } ? never : K }[Name<A>];
+type Streams<A> = 0 extends 1 & A ? string : { [K in Name<A>]: A[K] extends { stream: true } ? K : never }[Name<A>];
 type Input<A, K> = K extends keyof A ? (A[K] extends { input: infer I } ? I : any) : any;
 type Output<A, K> = K extends keyof A ? (A[K] extends { output: infer O } ? O : any) : any;
 
@@ -104,7 +122,10 @@ export interface Client<A = any> {
    * createClient). The rejection is not reported as unhandled.
    */
   readonly ready: Promise<void>;
-  call<K extends Name<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Output<A, K>>;
+  /** Calls fn, as the function call does, with the client's options as defaults. A streaming function cannot be called. */
+  call<K extends Calls<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Output<A, K>>;
+  /** Streams fn's items, as the function stream does, with the client's options as defaults. Only a streaming function can be streamed. */
+  stream<K extends Streams<A>>(fn: K, data: Input<A, K>, options?: StreamOptions): AsyncGenerator<Output<A, K>, void, undefined>;
 }
 
 /**
@@ -132,7 +153,7 @@ export function setDefaultEndpoint(endpoint: string): void {
 }
 
 // settle turns one reply into the call's result, or throws its WrpcError.
-function settle(fn: string, [status, x]: Reply): unknown {
+function settle(fn: string, [status, x]: Reply): any {
   if (!status) throw new WrpcError(`Call to ${fn} ${x}.`, 0, undefined, fn);
   if (!(x && typeof x.ok == "boolean" && ("weerpc" in x || "wrpc" in x))) {
     throw new WrpcError(x && typeof x.message == "string" ? x.message : `The reply is not a weeRPC envelope (HTTP ${status}).`, status, undefined, fn);
@@ -161,18 +182,25 @@ async function post(url: string | undefined, body: string | undefined, o: CallOp
       credentials: o.credentials, // fetch's default is "same-origin"
       signal: signals[1] ? anySignal(signals) : signals[0],
     });
-  } catch (err: any) {
-    const name = err?.name;
-    return [0, name == "TimeoutError" ? `timed out after ${o.timeout} ms` : name == "AbortError" ? "aborted" : `network error: ${err?.message}`];
+  } catch (err) {
+    return [0, why(err, o)];
   }
+  const s = res.status, ra = res.headers.get("Retry-After");
+  // a stream that started: its body is read by stream
+  if (res.headers.get("Content-Type")?.startsWith("text/event-stream")) return [s, res];
   let json: unknown;
   try {
     json = await res.json();
   } catch {
     // not JSON: settle reports it
   }
-  const s = res.status, ra = res.headers.get("Retry-After");
   return [s, json, ra && (s == 429 || s == 503) ? (isNaN(+ra) ? Date.parse(ra) - Date.now() : +ra * 1000) : -1];
+}
+
+// why says why a fetch, or the read of its body, failed.
+function why(err: any, o: CallOptions): string {
+  const name = err?.name;
+  return name == "TimeoutError" ? `timed out after ${o.timeout} ms` : name == "AbortError" ? "aborted" : `network error: ${err?.message}`;
 }
 
 // anySignal aborts when any of signals does (AbortSignal.any where it exists).
@@ -193,25 +221,33 @@ function anySignal(signals: AbortSignal[]): AbortSignal {
 // retry policy allows. The wait is Retry-After when a 429 or 503 gives it,
 // else exponential backoff with full jitter; never under 10 ms.
 async function run(fn: string, body: string, o: CallOptions, send: (body: string) => Promise<Reply>): Promise<any> {
-  const r = (o.idempotent && o.retry) || {};
-  const attempts = o.idempotent && o.retry !== false ? r.attempts || 3 : 1;
-  const base = r.base || 100, max = r.max || 2000, maxElapsed = r.maxElapsed || 10000, start = Date.now();
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1, start = Date.now(); ; attempt++) {
     const reply = await send(body);
-    const [status, json, after] = reply;
-    const wait = Math.max(10, after >= 0 ? after : Math.random() * Math.min(max, base * 2 ** (attempt - 1)));
-    if (
-      attempt >= attempts ||
-      ![0, 429, 502, 503, 504].includes(status) ||
-      json?.ok ||
-      o.signal?.aborted ||
-      Date.now() - start + wait > maxElapsed
-    ) {
-      return settle(fn, reply);
-    }
-    await new Promise((r) => setTimeout(r, wait));
+    const wait = backoff(o, o.idempotent, reply, attempt, start);
+    if (wait < 0) return settle(fn, reply);
+    await sleep(wait);
   }
 }
+
+// backoff returns how long to wait before trying again after reply, the
+// attempt-th try since start, or -1 when it must not be tried again: it is
+// not a failure on the way, the caller does not allow (may, retry), or the
+// retry policy's bounds are reached.
+function backoff(o: CallOptions, may: unknown, [status, json, after]: Reply, attempt: number, start: number): number {
+  const r: RetryOptions = (may && o.retry) || {};
+  const wait = Math.max(10, after >= 0 ? after : Math.random() * Math.min(r.max || 2000, (r.base || 100) * 2 ** (attempt - 1)));
+  return !may ||
+    o.retry === false ||
+    attempt >= (r.attempts || 3) ||
+    ![0, 429, 502, 503, 504].includes(status) ||
+    json?.ok ||
+    o.signal?.aborted ||
+    Date.now() - start + wait > (r.maxElapsed || 10000)
+    ? -1
+    : wait;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Calls fn with data. Resolves to the reply's data when ok is true; rejects
@@ -221,6 +257,90 @@ async function run(fn: string, body: string, o: CallOptions, send: (body: string
  */
 export async function call<T = any>(fn: string, data?: unknown, options: CallOptions = {}): Promise<T> {
   return run(fn, wrpc(fn, data, options.version), options, (body) => post(options.endpoint || defaultEndpoint, body, options));
+}
+
+/**
+ * Streams fn's items: calls the streaming function fn with data (a POST
+ * with Accept: text/event-stream) and returns an async iterable of the
+ * items, in order, as they come:
+ *
+ *     for await (const n of stream("countdown", 3)) console.log(n); // 3, 2, 1
+ *
+ * It ends at the server's end event. It throws a WrpcError when the stream
+ * cannot start (the reply's status, as for a call: 400 with its errors, 401,
+ * 404, 406 for a function that does not stream, 503...), at an error event
+ * (its message, data, and the status the envelope carries: 504 for a
+ * deadline, 503 for a server shutting down, 500 for a handler error), and,
+ * without resume, when the stream is cut before its end (status 0). A
+ * function that does not stream but answers anyway (a server that ignores
+ * the Accept header) gives its result as the one item.
+ *
+ * It stops, and aborts the request so that the server's function ends, when
+ * the loop is left (break, return, a throw) and when signal aborts (then it
+ * throws a WrpcError with status 0, as a call does). timeout bounds the whole
+ * stream, and the server gets what is left of it (Wrpc-Timeout-Ms) on each
+ * connection (so a deadline ends with the server's 504 error event, or with
+ * the client's own status-0 "timed out" if that fires first). Headers,
+ * credentials, endpoint and version are as for a call; see StreamOptions for
+ * resume. An event's data is read as one line, as echorpc writes it; data
+ * that is not JSON counts as a broken connection.
+ */
+export async function* stream<T = any>(fn: string, data?: unknown, options: StreamOptions = {}): AsyncGenerator<T, void, undefined> {
+  const { timeout, resume } = options, body = wrpc(fn, data, options.version), start = Date.now(), c = new AbortController();
+  const signal = anySignal([c.signal, options.signal, timeout && AbortSignal.timeout(timeout)].filter(Boolean) as AbortSignal[]);
+  let last: string | undefined, t0 = start;
+  try {
+    for (let tries = 1; ; tries++) {
+      const o: StreamOptions = {
+        ...options,
+        signal,
+        timeout: timeout && Math.max(1, timeout - Date.now() + start), // what is left
+        headers: { ...options.headers, Accept: "text/event-stream", ...(last && { "Last-Event-ID": last }) },
+      };
+      let reply = await post(options.endpoint || defaultEndpoint, body, o);
+      const res = reply[1];
+      if (res instanceof Response) {
+        // read the events: lines of "field: value"; an empty line ends one
+        const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = "", ev: Record<string, string> = {};
+        try {
+          for (let r; !(r = await reader.read()).done; ) {
+            const all = (buf + r.value).split(/\r?\n/);
+            buf = all.pop()!;
+            for (const line of all) {
+              const [, field, v] = /^([^:]*):? ?(.*)/.exec(line)!;
+              if (line) ev[field] = v; // data: one line (echorpc writes one), as do event and id
+              else {
+                if (ev.data) {
+                  // an error event throws here (data that is not JSON counts as a broken connection)
+                  const item = settle(fn, [200, JSON.parse(ev.data)]);
+                  if (ev.event == "end") return;
+                  last = ev.id ?? last;
+                  tries = 1;
+                  t0 = Date.now();
+                  yield item;
+                }
+                ev = {};
+              }
+            }
+          }
+          reply = [0, "was cut off"];
+        } catch (err) {
+          if (err instanceof WrpcError) throw err;
+          reply = [0, why(err, options)];
+        }
+      }
+      const wait = backoff(o, resume, reply, tries, t0);
+      if (wait < 0) {
+        // a failure throws; a function that does not stream gives its result as the one item
+        yield settle(fn, reply);
+        return;
+      }
+      await sleep(wait);
+    }
+  } finally {
+    c.abort();
+  }
 }
 
 /**
@@ -272,6 +392,7 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
       }
       return run(fn, body, o, b.add);
     },
+    stream: (fn: string, data: unknown, options?: StreamOptions): AsyncGenerator<any, void, undefined> => stream(fn, data, { ...o0, ...options }),
   };
   return client;
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,9 +59,18 @@ func main() {
 			return true, s.Save(c.Request(), c.Response())
 		}),
 	}
-	rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Functions: funcs, MaxBatch: 5})
+	for name, h := range streams() {
+		if name != "drop_once" {
+			funcs[name] = h
+		}
+	}
+	rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Functions: funcs, MaxBatch: 5, StreamPing: 20 * time.Millisecond})
 	rpc.Functions(echorpc.Funcs{"secret": funcs["echo"]}, echorpc.WithSessionAuth("logged_in", true))
 	echorpc.New(e.Group("/rpc/nobatch"), echorpc.Config{Functions: echorpc.Funcs{"echo": funcs["echo"]}})
+	// /rpc/drop has drop_once, without pings: a handler that panics (to cut
+	// the connection) leaves echorpc's ping goroutine writing to a finished
+	// response, which crashes the server (an echorpc bug).
+	echorpc.New(e.Group("/rpc/drop"), echorpc.Config{Functions: echorpc.Funcs{"drop_once": streams()["drop_once"]}, StreamPing: -1})
 
 	// /rpc/flaky answers 503 to the first two tries of each call id, then
 	// runs it; /flaky-count tells how many tries a call id took.
@@ -91,6 +101,11 @@ func main() {
 		return c.String(http.StatusOK, strconv.Itoa(tries[c.QueryParam("id")]))
 	})
 
+	e.GET("/stream-state", func(c echo.Context) error {
+		streamMu.Lock()
+		defer streamMu.Unlock()
+		return c.JSON(http.StatusOK, map[string]any{"open": streamOpen, "ended": streamEnded, "lastIDs": lastIDs[c.QueryParam("key")]})
+	})
 	e.POST("/html", func(c echo.Context) error { return c.HTML(http.StatusBadGateway, "<h1>Bad gateway</h1>") })
 	e.POST("/plain-json", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]int{"x": 1}) })
 
@@ -104,5 +119,88 @@ func main() {
 	if err := srv.Serve(ln); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+}
+
+// The streaming functions' shared state, read by GET /stream-state: how
+// many "forever" streams are open and have ended, and the Last-Event-ID
+// headers that each "drop_once" key saw ("" for none).
+var (
+	streamMu    sync.Mutex
+	streamOpen  int
+	streamEnded int
+	lastIDs     = map[string][]string{}
+)
+
+// streams are the streaming functions of /rpc/tester.
+func streams() echorpc.Funcs {
+	return echorpc.Funcs{
+		// countdown sends n, n-1, ..., 1.
+		"countdown": echorpc.Stream(func(c echo.Context, n int, send func(string, int) error) error {
+			for i := n; i > 0; i-- {
+				if err := send("", i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+		// fail_after_one sends 1, then fails with a 409.
+		"fail_after_one": echorpc.Stream(func(c echo.Context, _ any, send func(string, int) error) error {
+			if err := send("", 1); err != nil {
+				return err
+			}
+			return &echorpc.Error{Status: http.StatusConflict, Message: "Gone wrong.", Data: map[string]int{"at": 1}}
+		}),
+		// forever sends "tick" every 10 ms until the caller goes away.
+		"forever": echorpc.Stream(func(c echo.Context, _ any, send func(string, string) error) error {
+			streamMu.Lock()
+			streamOpen++
+			streamMu.Unlock()
+			defer func() {
+				streamMu.Lock()
+				streamOpen--
+				streamEnded++
+				streamMu.Unlock()
+			}()
+			for {
+				if err := send("", "tick"); err != nil {
+					return err
+				}
+				select {
+				case <-time.After(10 * time.Millisecond):
+				case <-c.Request().Context().Done():
+					return c.Request().Context().Err()
+				}
+			}
+		}),
+		// last_id sends the Last-Event-ID it got, with the id "custom-" + it.
+		"last_id": echorpc.Stream(func(c echo.Context, _ any, send func(string, string) error) error {
+			id := c.Request().Header.Get("Last-Event-ID")
+			return send("custom-"+id, id)
+		}),
+		// drop_once sends 1..n with ids "n-1".."n-n", resuming after the
+		// Last-Event-ID. The first connection of each key cuts the
+		// connection after 2 items; with always, every later one cuts it
+		// before any item.
+		"drop_once": echorpc.Stream(func(c echo.Context, in struct {
+			Key    string `json:"key"`
+			N      int    `json:"n"`
+			Always bool   `json:"always"`
+		}, send func(string, int) error) error {
+			from, _ := strconv.Atoi(strings.TrimPrefix(c.Request().Header.Get("Last-Event-ID"), "n-"))
+			streamMu.Lock()
+			lastIDs[in.Key] = append(lastIDs[in.Key], c.Request().Header.Get("Last-Event-ID"))
+			first := len(lastIDs[in.Key]) == 1
+			streamMu.Unlock()
+			for i := from + 1; i <= in.N; i++ {
+				if (first && i == 3) || (in.Always && !first) {
+					panic(http.ErrAbortHandler)
+				}
+				if err := send("n-"+strconv.Itoa(i), i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
 	}
 }

@@ -43,3 +43,19 @@ test("with a document, the default endpoint is the instance that served the scri
   assert.equal(await vm.runInContext(`weerpc.call("add_numbers", [1, 2, 3])`, ctx), 6);
   assert.deepEqual(urls, ["https://example.test/rpc/tester"]);
 });
+
+test("the global streams, from the instance that served the script", async () => {
+  const urls = [];
+  const sse = 'id: 1\ndata: {"weerpc":1.1,"ok":true,"message":null,"data":2}\n\n: ping\n\nid: 2\ndata: {"weerpc":1.1,"ok":true,"message":null,"data":1}\n\nevent: end\ndata: {"weerpc":1.1,"ok":true,"message":null,"data":null}\n\n';
+  const ctx = load({
+    document: { currentScript: { src: "https://example.test/rpc/tester/client.js" } },
+    fetch: async (url, init) => (urls.push([url, init.headers.Accept, init.body]), new Response(sse, { status: 200, headers: { "Content-Type": "text/event-stream" } })),
+    Response,
+    TextDecoderStream,
+    AbortController,
+    AbortSignal,
+  });
+  const items = await vm.runInContext(`(async () => { const a = []; for await (const n of wrpc.stream("countdown", 2)) a.push(n); return a; })()`, ctx);
+  assert.deepEqual([...items], [2, 1]);
+  assert.deepEqual(urls, [["https://example.test/rpc/tester", "text/event-stream", '{"weerpc":1.1,"function":"countdown","data":2}']]);
+});

@@ -18,10 +18,15 @@ test("misuse of the generated types does not compile", () => {
   const r = run(...strict, "jsclient/test/types/bad.ts");
   assert.notEqual(r.status, 0);
   const errors = r.stdout.split("\n").filter((l) => l.includes("error TS"));
-  assert.equal(errors.length, 3, r.stdout);
+  assert.equal(errors.length, 7, r.stdout);
   assert.match(errors[0], /bad\.ts\(8,.*error TS2345: Argument of type '"add_numberz"' is not assignable/);
   assert.match(errors[1], /bad\.ts\(9,.*error TS2345: Argument of type 'string' is not assignable to parameter of type 'number\[\]'/);
   assert.match(errors[2], /bad\.ts\(10,.*error TS2322: Type 'number' is not assignable to type 'string'/);
+  // streams: only a streaming function streams, only another is called, items are typed
+  assert.match(errors[3], /bad\.ts\(20,.*error TS2345: Argument of type '"add_numbers"' is not assignable to parameter of type '"countdown"'/);
+  assert.match(errors[4], /bad\.ts\(21,.*error TS2345: Argument of type '"countdown"' is not assignable to parameter of type '"add_numbers" \| /);
+  assert.match(errors[5], /bad\.ts\(22,.*error TS2345: Argument of type 'string' is not assignable to parameter of type 'number'/);
+  assert.match(errors[6], /bad\.ts\(24,.*error TS2322: Type 'number' is not assignable to type 'string'/);
 });
 
 test("the committed declarations are what tsc writes from the source", async () => {
@@ -41,6 +46,7 @@ test("the npm package holds only what a user needs", () => {
   assert.equal(r.status, 0, r.stderr);
   const files = JSON.parse(r.stdout)[0].files.map((f) => f.path).sort();
   assert.deepEqual(files, [
+    "LICENSE",
     "README.md",
     "build/dist/client.mjs",
     "build/dist/client.mjs.map",

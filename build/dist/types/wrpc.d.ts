@@ -35,6 +35,19 @@ export interface RetryOptions {
     /** No try starts after this many ms since the first. Default 10000. */
     maxElapsed?: number;
 }
+/** Options of one stream: a call's options, plus resume. */
+export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch"> {
+    /**
+     * After a dropped connection (a network error, or a stream cut before its
+     * end event; never after an error event), and when connecting fails on the
+     * way (no reply, 429, 502, 503, 504), connect again with Last-Event-ID set
+     * to the id of the last item received, waiting as retry says (its attempts
+     * count the tries in a row that brought no item). The server's function
+     * must go on after that id; items already yielded are not yielded again
+     * by the client. Default false: a dropped stream throws.
+     */
+    resume?: boolean;
+}
 /** A client's options: call defaults, plus batching and the manifest. */
 export interface ClientOptions extends Omit<CallOptions, "endpoint" | "batch"> {
     /** Merge the calls made in the same tick into one request of at most max calls (default 10). */
@@ -71,12 +84,23 @@ export declare class WrpcError extends Error {
     readonly errors: FieldError[];
     constructor(message: string, status: number, data: unknown, fn: string);
 }
-/** An API description, as echorpc's TypeScript generator writes it: each function's input and output. */
+/** An API description, as echorpc's TypeScript generator writes it: each function's input and output, and stream: true for a streaming function (whose output is the type of its items). */
 export type API = Record<string, {
     input: unknown;
     output: unknown;
+    stream?: true;
 }>;
 type Name<A> = Extract<keyof A, string>;
+type Calls<A> = 0 extends 1 & A ? string : {
+    [K in Name<A>]: A[K] extends {
+        stream: true;
+    } ? never : K;
+}[Name<A>];
+type Streams<A> = 0 extends 1 & A ? string : {
+    [K in Name<A>]: A[K] extends {
+        stream: true;
+    } ? K : never;
+}[Name<A>];
 type Input<A, K> = K extends keyof A ? (A[K] extends {
     input: infer I;
 } ? I : any) : any;
@@ -93,7 +117,10 @@ export interface Client<A = any> {
      * createClient). The rejection is not reported as unhandled.
      */
     readonly ready: Promise<void>;
-    call<K extends Name<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Output<A, K>>;
+    /** Calls fn, as the function call does, with the client's options as defaults. A streaming function cannot be called. */
+    call<K extends Calls<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Output<A, K>>;
+    /** Streams fn's items, as the function stream does, with the client's options as defaults. Only a streaming function can be streamed. */
+    stream<K extends Streams<A>>(fn: K, data: Input<A, K>, options?: StreamOptions): AsyncGenerator<Output<A, K>, void, undefined>;
 }
 /**
  * Returns the weeRPC request body for a call of fn with data, as a string:
@@ -112,6 +139,33 @@ export declare function setDefaultEndpoint(endpoint: string): void;
  * it fails on the way; any other call is sent once.
  */
 export declare function call<T = any>(fn: string, data?: unknown, options?: CallOptions): Promise<T>;
+/**
+ * Streams fn's items: calls the streaming function fn with data (a POST
+ * with Accept: text/event-stream) and returns an async iterable of the
+ * items, in order, as they come:
+ *
+ *     for await (const n of stream("countdown", 3)) console.log(n); // 3, 2, 1
+ *
+ * It ends at the server's end event. It throws a WrpcError when the stream
+ * cannot start (the reply's status, as for a call: 400 with its errors, 401,
+ * 404, 406 for a function that does not stream, 503...), at an error event
+ * (its message, data, and the status the envelope carries: 504 for a
+ * deadline, 503 for a server shutting down, 500 for a handler error), and,
+ * without resume, when the stream is cut before its end (status 0). A
+ * function that does not stream but answers anyway (a server that ignores
+ * the Accept header) gives its result as the one item.
+ *
+ * It stops, and aborts the request so that the server's function ends, when
+ * the loop is left (break, return, a throw) and when signal aborts (then it
+ * throws a WrpcError with status 0, as a call does). timeout bounds the whole
+ * stream, and the server gets what is left of it (Wrpc-Timeout-Ms) on each
+ * connection (so a deadline ends with the server's 504 error event, or with
+ * the client's own status-0 "timed out" if that fires first). Headers,
+ * credentials, endpoint and version are as for a call; see StreamOptions for
+ * resume. An event's data is read as one line, as echorpc writes it; data
+ * that is not JSON counts as a broken connection.
+ */
+export declare function stream<T = any>(fn: string, data?: unknown, options?: StreamOptions): AsyncGenerator<T, void, undefined>;
 /**
  * Returns a client of the instance at endpoint.
  *

@@ -1,6 +1,6 @@
 // Uses the TypeScript that echorpc generates (echorpc/testdata/api.golden.d.ts)
 // correctly: this file must compile.
-import { createClient, WrpcError } from "../../module.js";
+import { createClient, stream, WrpcError } from "../../module.js";
 import type { FieldError } from "../../module.js";
 import type { ExampleAPI, Node, Rich } from "../../../echorpc/testdata/api.golden";
 
@@ -37,4 +37,20 @@ export async function manifestAndFieldErrors(): Promise<string[]> {
     const errors: readonly FieldError[] = err.errors;
     return errors.map((e) => `${e.path} ${e.rule} ${e.param ?? ""} ${e.message}`);
   }
+}
+
+// Streams: the generated types mark a streaming function with stream: true;
+// its items have the output type.
+type StreamAPI = ExampleAPI & { countdown: { input: number; output: number; stream: true } };
+
+export async function streams(signal: AbortSignal): Promise<number> {
+  const api = createClient<StreamAPI>("/rpc/api", { retry: { base: 50 } });
+  let total: number = await api.call("add_numbers", [1, 2]);
+  for await (const n of api.stream("countdown", 3, { signal, resume: true, timeout: 60000 })) total += n;
+  const items: AsyncIterable<number> = api.stream("countdown", 2);
+  for await (const n of items) total -= n;
+  // untyped: any name, any data, items of any type (or of the type argument)
+  for await (const x of createClient("/rpc/anything").stream("whatever", { a: 1 })) console.log(x.anything);
+  for await (const s of stream<string>("names", null, { endpoint: "/rpc/anything", headers: { "X-A": "1" } })) console.log(s.length);
+  return total;
 }
