@@ -101,7 +101,7 @@
 //	interceptors seeing calls and refusals      Interceptor, Call, Result.Class
 //	Prometheus metrics                          package echorpcprom
 //	OpenTelemetry tracing                       package echorpcotel
-//	one deadline per request, from the caller   TimeoutHeader, Config.Timeout, Config.MaxTimeout
+//	one deadline per request, from the caller   TimeoutHeader, Config.Timeout, Config.MaxCallerTimeout
 //	retries of idempotent functions only        Idempotent, Client, Retry
 //	batching (items carry a fifth key, status)  Config.MaxBatch
 //	load shedding                               Config.MaxInFlight

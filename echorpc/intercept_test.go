@@ -121,7 +121,7 @@ func TestDeadlineHeader(t *testing.T) {
 			return 0, ctx.Err()
 		}
 	})
-	echorpc.New(e, echorpc.Config{Prefix: "/rpc", MaxTimeout: 2 * time.Second}).
+	echorpc.New(e, echorpc.Config{Prefix: "/rpc", MaxCallerTimeout: 2 * time.Second}).
 		Functions(echorpc.Funcs{"wait": wait}).
 		Functions(echorpc.Funcs{"short": wait}, echorpc.WithTimeout(100*time.Millisecond))
 

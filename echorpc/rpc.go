@@ -108,14 +108,17 @@ type Config struct {
 	// Optional. Default "API".
 	Name string
 
-	// Manifest serves GET Prefix/manifest.json, a description of the
-	// functions (their input and output as JSON Schema, description,
-	// idempotent flag and the kinds of rule that guard them), and
-	// GET Prefix/client.d.ts, the same as TypeScript (see
-	// [RPC.TypeScript]). Both answer for the caller: each function says
-	// whether the caller's session, host and address may call it, and a
-	// function the caller may not call is left out, unless ManifestListAll
-	// is set.
+	// Manifest serves three descriptions of the functions:
+	//   - GET Prefix/manifest.json: each function's input and output as
+	//     JSON Schema, description, idempotent, query and stream flags and
+	//     the kinds of rule that guard it, and the instance's maxBatch. It
+	//     answers for the caller: each function says whether the caller's
+	//     session, host and address may call it, and a function the caller
+	//     may not call is left out, unless ManifestListAll is set;
+	//   - GET Prefix/client.d.ts: what [RPC.TypeScript] returns, the same
+	//     for every caller;
+	//   - GET Prefix/openapi.json: an OpenAPI 3.1 document of every
+	//     function's URL (see [Query]), the same for every caller.
 	// Optional. Default false.
 	Manifest bool
 
@@ -132,11 +135,11 @@ type Config struct {
 	// Optional. Default 0 (off).
 	MaxBatch int
 
-	// MaxTimeout is the longest deadline a caller may ask for with the
+	// MaxCallerTimeout is the longest deadline a caller may ask for with the
 	// Wrpc-Timeout-Ms header (see [TimeoutHeader]); a longer one is cut to
 	// it. A caller's deadline only ever shortens the server's own.
 	// Optional. Default 0: no maximum.
-	MaxTimeout time.Duration
+	MaxCallerTimeout time.Duration
 
 	// Interceptors wrap every call of the instance, the first outermost,
 	// around the interceptors given to [RPC.Functions] with

@@ -35,7 +35,7 @@ type exchange struct {
 	funcs map[string]*function
 	who   caller
 	start time.Time
-	// asked is the caller's deadline (TimeoutHeader, cut to MaxTimeout);
+	// asked is the caller's deadline (TimeoutHeader, cut to MaxCallerTimeout);
 	// 0 when none. askedBad is set when the header is malformed.
 	asked    time.Duration
 	askedBad bool
@@ -249,7 +249,7 @@ func refused(_ echo.Context, call Call) Result {
 	return Result{Response: Response{Message: e.Message, Data: e.Data}, Status: e.Status}
 }
 
-// askedTimeout reads the caller's TimeoutHeader, cut to Config.MaxTimeout.
+// askedTimeout reads the caller's TimeoutHeader, cut to Config.MaxCallerTimeout.
 // bad is set when it is malformed.
 func (rpc *RPC) askedTimeout(r *http.Request) (d time.Duration, bad bool) {
 	h, has := r.Header[TimeoutHeader]
@@ -261,7 +261,7 @@ func (rpc *RPC) askedTimeout(r *http.Request) (d time.Duration, bad bool) {
 		return 0, true
 	}
 	d = time.Duration(ms) * time.Millisecond
-	if maxT := rpc.config.MaxTimeout; maxT > 0 && d > maxT {
+	if maxT := rpc.config.MaxCallerTimeout; maxT > 0 && d > maxT {
 		d = maxT
 	}
 	return d, false
