@@ -21,10 +21,16 @@ import (
 // function that sleeps 10 ms, over loopback HTTP, and reports the admitted
 // calls' latency (p50, p99) against an unloaded run at the bound, the share
 // of calls shed (503 with Retry-After), and the server's heap before and
-// after. Every reply must be an envelope.
+// after. Every reply must be an envelope. Callers either retry at once
+// ("hammer") or wait out Retry-After as both clients do ("clients").
 //
 //	go test -run '^$' -bench LoadShedding -benchtime 2000x ./echorpc
 func BenchmarkLoadShedding(b *testing.B) {
+	b.Run("hammer", func(b *testing.B) { benchShedding(b, false) })
+	b.Run("clients", func(b *testing.B) { benchShedding(b, true) })
+}
+
+func benchShedding(b *testing.B, honourRetryAfter bool) {
 	const bound = 32
 	e := echo.New()
 	e.Logger.SetOutput(io.Discard)
@@ -72,6 +78,11 @@ func BenchmarkLoadShedding(b *testing.B) {
 							b.Error("503 without Retry-After")
 						}
 						shed++
+						if honourRetryAfter {
+							mu.Unlock()
+							time.Sleep(time.Second)
+							mu.Lock()
+						}
 					default:
 						b.Errorf("HTTP %d", res.StatusCode)
 					}
