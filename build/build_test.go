@@ -16,8 +16,8 @@ func TestBundleIsFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 4 {
-		t.Fatalf("built %d files, want client.js, client.mjs and their maps", len(files))
+	if len(files) != 6 {
+		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs and their maps", len(files))
 	}
 	if stale := compare(filepath.Join("..", outDir), outDir, files); len(stale) > 0 {
 		t.Fatalf("%v out of date: run go generate ./... and commit build/dist", stale)
@@ -42,16 +42,43 @@ func TestBundleSize(t *testing.T) {
 	}
 }
 
-// The source maps name the sources by relative path, so the bundle is the
-// same on every machine.
-func TestSourceMapsAreRelative(t *testing.T) {
-	for _, name := range []string{"client.js.map", "client.mjs.map"} {
+// GET for queries is in the ES module and not in the script (WRPC_GET),
+// nor are the TanStack Query helpers, which import nothing at run time.
+func TestWhatEachBuildHolds(t *testing.T) {
+	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join("..", outDir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(b, []byte(`"../../jsclient/wrpc.ts"`)) {
-			t.Errorf("%s does not name ../../jsclient/wrpc.ts", name)
+		return string(b)
+	}
+	script, module, query := read("client.js"), read("client.mjs"), read("query.mjs")
+	if !strings.Contains(module, `"data="`) {
+		t.Error("client.mjs has no GET for queries")
+	}
+	for _, s := range []string{`"data="`, "WRPC_GET", "queryKey"} {
+		if strings.Contains(script, s) {
+			t.Errorf("client.js holds %s", s)
+		}
+	}
+	if strings.Contains(module, "WRPC_GET") {
+		t.Error("client.mjs names WRPC_GET: the define did not apply")
+	}
+	if !strings.Contains(query, "queryKey") || !strings.Contains(query, "mutationKey") || strings.Contains(query, "import") {
+		t.Errorf("query.mjs lacks the helpers, or imports something:\n%s", query)
+	}
+}
+
+// The source maps name the sources by relative path, so the bundle is the
+// same on every machine.
+func TestSourceMapsAreRelative(t *testing.T) {
+	for name, source := range map[string]string{"client.js.map": "wrpc.ts", "client.mjs.map": "wrpc.ts", "query.mjs.map": "query.ts"} {
+		b, err := os.ReadFile(filepath.Join("..", outDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(`"../../jsclient/`+source+`"`)) {
+			t.Errorf("%s does not name ../../jsclient/%s", name, source)
 		}
 		if abs, _ := filepath.Abs(".."); bytes.Contains(b, []byte(abs)) {
 			t.Errorf("%s holds the absolute path %s", name, abs)

@@ -31,14 +31,22 @@ const (
 	typesDir = "build/dist/types"
 )
 
-// targets are the two builds: a script that defines the globals wrpc and
-// weerpc, and an ES module.
+// targets are the builds: a script that defines the globals wrpc and
+// weerpc, an ES module, and the TanStack Query helpers (an ES module that
+// imports nothing at run time).
+//
+// The script is held to a size budget (see build_test.go) that GET for
+// queries does not fit in: WRPC_GET leaves that code out of it (the get
+// option is ignored there, and every call is a POST). The TanStack Query
+// helpers are a module of their own, not in the script.
 var targets = []struct {
 	entry, out string
 	format     api.Format
+	get        bool
 }{
-	{"jsclient/global.ts", "client.js", api.FormatIIFE},
-	{"jsclient/module.ts", "client.mjs", api.FormatESModule},
+	{"jsclient/global.ts", "client.js", api.FormatIIFE, false},
+	{"jsclient/module.ts", "client.mjs", api.FormatESModule, true},
+	{"jsclient/query.ts", "query.mjs", api.FormatESModule, true},
 }
 
 func main() {
@@ -181,6 +189,7 @@ func bundle(root string) (map[string][]byte, error) {
 			Charset:           api.CharsetUTF8,
 			LogLevel:          api.LogLevelSilent,
 			Write:             false,
+			Define:            map[string]string{"WRPC_GET": fmt.Sprint(t.get)},
 		})
 		if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
 			text := api.FormatMessages(msgs, api.FormatMessagesOptions{Kind: api.ErrorMessage})

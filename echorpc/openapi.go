@@ -122,7 +122,7 @@ func (rpc *RPC) operation(f description, fn *function, method string) map[string
 		op["parameters"] = []map[string]any{{
 			"name": "data", "in": "query", "required": false,
 			"description": "The function's data as JSON, URL-encoded; absent is null.",
-			"schema": map[string]any{"type": "string", "contentMediaType": "application/json", "contentSchema": f.Input},
+			"schema":      map[string]any{"type": "string", "contentMediaType": "application/json", "contentSchema": f.Input},
 		}}
 	} else {
 		op["requestBody"] = map[string]any{"required": false, "content": input}

@@ -22,8 +22,11 @@ import (
 // [Client.Stream]); everything that fails before the stream starts (rules,
 // data that does not decode) is answered as for a call.
 //
-// fn sends items with send, which returns an error once the stream cannot
-// go on (the caller went away, the deadline passed, the server is shutting
+// The stream starts (200 and its headers) with the first item: an error
+// that fn returns before sending anything is answered as a call's would be,
+// with its status (a [*Error] with Status 400 and field errors, say, for
+// data that fn refuses). fn sends items with send, which returns an error
+// once the stream cannot go on (the caller went away, the deadline passed, the server is shutting
 // down, or the caller stopped reading for Config.StreamWriteTimeout): fn
 // should then return. id is the event's id, which a caller that reconnects
 // sends back in the Last-Event-ID header (read it with
@@ -125,6 +128,7 @@ type eventWriter struct {
 	rb      *replyBuffer
 	seq     int
 	items   int
+	started bool  // the headers are sent
 	failed  error // why writing stopped
 	cancel  context.CancelCauseFunc
 	stop    chan struct{}
@@ -139,21 +143,26 @@ func newEventWriter(c echo.Context, env callEnv) *eventWriter {
 	w := &eventWriter{c: c, key: r, env: env, rc: http.NewResponseController(c.Response().Writer), rb: getReplyBuffer(), cancel: cancel, stop: make(chan struct{})}
 	env.rpc.streams.track(r, cancel)
 
-	h := c.Response().Header()
-	h[echo.HeaderContentType] = headerEventStream
-	h[echo.HeaderCacheControl] = headerCacheNoStore
-	h["X-Accel-Buffering"] = headerNoBuffering
-	h[echo.HeaderXContentTypeOptions] = headerNoSniff
-	c.Response().WriteHeader(http.StatusOK)
-	w.mu.Lock()
-	w.flush()
-	w.mu.Unlock()
-
 	if every := env.rpc.config.StreamPing; every > 0 {
 		w.stopped.Add(1)
 		go w.ping(every)
 	}
 	return w
+}
+
+// start sends the stream's headers, once, with its first event or ping:
+// until then, a handler's failure is answered as a call's would be.
+func (w *eventWriter) start() {
+	if w.started {
+		return
+	}
+	w.started = true
+	h := w.c.Response().Header()
+	h[echo.HeaderContentType] = headerEventStream
+	h[echo.HeaderCacheControl] = headerCacheNoStore
+	h["X-Accel-Buffering"] = headerNoBuffering
+	h[echo.HeaderXContentTypeOptions] = headerNoSniff
+	w.c.Response().WriteHeader(http.StatusOK)
 }
 
 // ping writes a comment line every interval, so proxies and browsers keep
@@ -169,6 +178,7 @@ func (w *eventWriter) ping(every time.Duration) {
 		case <-t.C:
 			w.mu.Lock()
 			if w.failed == nil {
+				w.start()
 				w.rb.buf.WriteString(": ping\n\n")
 				w.flush()
 			}
@@ -188,6 +198,7 @@ func (w *eventWriter) send(id string, item any) error {
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
 	}
+	w.start()
 	w.seq++
 	b := &w.rb.buf
 	b.WriteString("id: ")
@@ -259,8 +270,13 @@ func (w *eventWriter) end(err error) Result {
 	if w.failed != nil {
 		return res
 	}
+	ok := res.OK && res.Err == nil
+	if !w.started && !ok {
+		return res // nothing sent yet: answered as a call
+	}
+	w.start()
 	b := &w.rb.buf
-	if res.OK && res.Err == nil {
+	if ok {
 		b.WriteString("event: end\ndata: ")
 		w.rb.appendEnvelope(w.c, w.env.dialect, &res, false)
 	} else {

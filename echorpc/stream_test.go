@@ -39,7 +39,7 @@ func streamServer(t *testing.T, cfg echorpc.Config, ended chan<- error) *echo.Ec
 	rpc.Functions(echorpc.Funcs{
 		"countdown": echorpc.Stream(func(c echo.Context, n int, send func(string, int) error) error {
 			if n < 1 {
-				return echorpc.Failf("n must be at least 1")
+				return &echorpc.Error{Status: http.StatusBadRequest, Message: "n must be at least 1"}
 			}
 			for i := n; i > 0; i-- {
 				if err := send("", i); err != nil {
@@ -58,6 +58,10 @@ func streamServer(t *testing.T, cfg echorpc.Config, ended chan<- error) *echo.Ec
 		}),
 		"app_fail": echorpc.Stream(func(c echo.Context, _ any, send func(string, int) error) error {
 			return &echorpc.Error{Message: "Not today.", Data: map[string]int{"retry_in": 5}}
+		}),
+		"app_fail_later": echorpc.Stream(func(c echo.Context, _ any, send func(string, int) error) error {
+			_ = send("", 1)
+			return &echorpc.Error{Status: http.StatusConflict, Message: "Not today."}
 		}),
 		"forever": echorpc.Stream(func(c echo.Context, _ any, send func(string, []byte) error) error {
 			if err := send("", []byte("first")); err != nil {
@@ -124,8 +128,13 @@ func TestStreamWire(t *testing.T) {
 		{name: "error-event-500-after-start", whenBody: `{"weerpc":1.1,"function":"fail_after_one"}`, expectStatus: 200, expectType: "text/event-stream",
 			expectBody: "id: 1\ndata: {\"weerpc\":1.1,\"ok\":true,\"message\":null,\"data\":1}\n\n" +
 				"event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Internal error.\",\"data\":null,\"status\":500}\n\n"},
-		{name: "error-event-application-failure", whenBody: `{"weerpc":1.1,"function":"app_fail"}`, expectStatus: 200, expectType: "text/event-stream",
-			expectBody: "event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Not today.\",\"data\":{\"retry_in\":5},\"status\":200}\n\n"},
+		{name: "200-failure-before-any-item-is-a-call-answer", whenBody: `{"weerpc":1.1,"function":"app_fail"}`, expectStatus: 200, expectType: "application/json",
+			expectBody: `{"weerpc":1.1,"ok":false,"message":"Not today.","data":{"retry_in":5}}`},
+		{name: "400-handler-refuses-before-start", whenBody: `{"weerpc":1.1,"function":"countdown","data":0}`, expectStatus: 400, expectType: "application/json",
+			expectBody: `{"weerpc":1.1,"ok":false,"message":"n must be at least 1","data":null}`},
+		{name: "error-event-application-failure-after-start", whenBody: `{"weerpc":1.1,"function":"app_fail_later"}`, expectStatus: 200, expectType: "text/event-stream",
+			expectBody: "id: 1\ndata: {\"weerpc\":1.1,\"ok\":true,\"message\":null,\"data\":1}\n\n" +
+				"event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Not today.\",\"data\":null,\"status\":409}\n\n"},
 		{name: "error-event-500-on-panic", whenBody: `{"weerpc":1.1,"function":"panics"}`, expectStatus: 200, expectType: "text/event-stream",
 			expectBody: "id: 1\ndata: {\"weerpc\":1.1,\"ok\":true,\"message\":null,\"data\":1}\n\n" +
 				"event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Internal error.\",\"data\":null,\"status\":500}\n\n"},

@@ -87,7 +87,7 @@ func TestFunctionURLs(t *testing.T) {
 		{name: "415-post-not-json", whenMethod: "POST", whenTarget: "/rpc/tester/add_numbers", whenHeader: map[string]string{"Content-Type": "text/plain"},
 			expectStatus: 415, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request must be JSON.","data":null}`},
 		{name: "403-post-cross-origin", whenMethod: "POST", whenTarget: "/rpc/tester/add_numbers", whenBody: `[1]`,
-			whenHeader: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+			whenHeader:   map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
 			expectStatus: 403, expectBody: `{"weerpc":1.1,"ok":false,"message":"Forbidden: the request came from another origin.","data":null}`},
 		{name: "404-post-unknown", whenMethod: "POST", whenTarget: "/rpc/tester/nope", whenBody: `1`,
 			expectStatus: 404, expectBody: `{"weerpc":1.1,"ok":false,"message":"Invalid function.","data":null}`},

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log"
 
 	"github.com/echo-rpc/wrpc/echorpc"
@@ -49,6 +50,8 @@ type App struct {
 	// Hosts are the hosts the app answers to.
 	Hosts Hosts
 	store *Store
+	// changes carries the clients' writes to the changes streams.
+	changes *Changes
 	// closeSessions closes the session store's connections, if it has any.
 	closeSessions func() error
 }
@@ -86,12 +89,19 @@ func NewApp(cfg Config) (_ *App, err error) {
 	}()
 	var sessionStore sessions.Store = cookieStore(keys)
 	closeSessions := func() error { return nil }
+	changes := newChanges()
 	if cfg.Redis != "" {
 		rs, err := redisStore(cfg.Redis, keys)
 		if err != nil {
 			return nil, err
 		}
-		sessionStore, closeSessions = rs, rs.Close
+		// The clients' changes travel over the same Redis, so that a
+		// changes stream on one instance sees the writes made on another.
+		if changes, err = redisChanges(cfg.Redis, rs.Pool, cfg.Log); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("subscribing to the changes in Redis: %w", err)
+		}
+		sessionStore, closeSessions = rs, func() error { return errors.Join(changes.Close(), rs.Close()) }
 	}
 
 	e := echo.New()
@@ -113,6 +123,8 @@ func NewApp(cfg Config) (_ *App, err error) {
 	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, MaxBatch: 20})
 	tester.Functions(echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers), "add_string": echorpc.RawFunc(addString)}, echorpc.Idempotent(),
 		echorpc.WithDoc("Open to everyone."))
+	tester.Functions(echorpc.Funcs{"countdown": echorpc.Stream(countdown)}, echorpc.WithInterceptors(checkCountdown),
+		echorpc.WithDoc("Streams n, n-1, ..., 1 (n from 1 to 100), one item every 50 ms."))
 	tester.Functions(echorpc.Funcs{"add_string_auth_session": echorpc.RawFunc(addString)},
 		echorpc.WithSessionAuth("logged_in", true), echorpc.WithDoc("Needs a logged-in session."))
 	tester.Functions(echorpc.Funcs{"add_string_auth_host": echorpc.RawFunc(addString)},
@@ -149,8 +161,10 @@ func NewApp(cfg Config) (_ *App, err error) {
 	echorpc.New(e.Group("/rpc/empty"), echorpc.Config{})
 	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
 		Name: "ClientsAPI", Manifest: true, HostAuth: hosts.Served,
-		Functions: clientFuncs(store, cfg.BeforeCreate),
+		Functions: clientFuncs(store, changes, cfg.BeforeCreate),
 	})
+	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
+		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
 
 	// The pages; each instance serves the browser client at its prefix
 	// (/rpc/tester/client.js and /rpc/tester/client.mjs).
@@ -158,7 +172,7 @@ func NewApp(cfg Config) (_ *App, err error) {
 		closeSessions()
 		return nil, err
 	}
-	return &App{Echo: e, Tester: tester, Clients: clients, Hosts: hosts, store: store, closeSessions: closeSessions}, nil
+	return &App{Echo: e, Tester: tester, Clients: clients, Hosts: hosts, store: store, changes: changes, closeSessions: closeSessions}, nil
 }
 
 // contentSecurityPolicy lets the pages load scripts, styles and the RPC

@@ -31,6 +31,13 @@ func testApp(t *testing.T, dbPath string) *httptest.Server {
 // empty cfg.Addr becomes that port.
 func serveApp(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
+	_, srv := startApp(t, cfg)
+	return srv
+}
+
+// startApp is serveApp that also returns the app.
+func startApp(t *testing.T, cfg Config) (*App, *httptest.Server) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	if cfg.Addr == "" {
@@ -50,7 +57,7 @@ func serveApp(t *testing.T, cfg Config) *httptest.Server {
 		srv.Close()
 		app.Close()
 	})
-	return srv
+	return app, srv
 }
 
 // hostOf is the host and port of a test server, as in its Host header.

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -105,6 +106,10 @@ func TestFleet(t *testing.T) {
 	assert.True(t, r.OK)
 	r, _ = post(t, a.url+"/rpc/clients", "delete", id)
 	assert.Equal(t, msg("Client not found."), r.Message)
+
+	// A changes stream on B sees the writes made on A, in order: they
+	// travel over Redis pub/sub.
+	testFleetChanges(t, a.url, b.url)
 
 	// Both instances stop in good order.
 	for _, inst := range []*example{a, b} {
@@ -257,4 +262,75 @@ func waitFor(t *testing.T, name string, p *proc, timeout time.Duration, ready fu
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// testFleetChanges opens a changes stream on instance b and writes on
+// instance a: the stream gets every change, in order. The stream may not
+// be subscribed the moment it is opened, so clients are created on a until
+// one of them shows up; the changes after it must all arrive, in order.
+func testFleetChanges(t *testing.T, a, b string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	changes := make(chan Change, 100)
+	streamErr := make(chan error, 1)
+	go func() {
+		defer close(changes)
+		for item, err := range (&echorpc.Client{Endpoint: b + "/rpc/clients"}).Stream(ctx, "changes", nil) {
+			if err != nil {
+				streamErr <- err
+				return
+			}
+			var ch Change
+			if err := json.Unmarshal(item, &ch); err != nil {
+				streamErr <- err
+				return
+			}
+			changes <- ch
+		}
+	}()
+	onA := &echorpc.Client{Endpoint: a + "/rpc/clients"}
+	next := func() Change {
+		t.Helper()
+		select {
+		case ch, ok := <-changes:
+			if !ok {
+				t.Fatalf("the stream on B ended: %v", <-streamErr)
+			}
+			return ch
+		case <-time.After(5 * time.Second):
+			t.Fatal("no change on B within 5s")
+		}
+		return Change{}
+	}
+
+	var first Client
+probe:
+	for i := 0; ; i++ {
+		require.Less(t, i, 50, "B's stream never saw a write on A")
+		name := fmt.Sprintf("probe %d", i)
+		require.NoError(t, onA.Call(ctx, "create", NewClient{Name: name}, &first))
+		wait := time.After(200 * time.Millisecond)
+		for {
+			select {
+			case ch, ok := <-changes:
+				require.True(t, ok, "the stream on B ended")
+				if ch.Client.Name == name { // earlier probes may come late
+					require.Equal(t, Change{"create", first}, ch)
+					break probe
+				}
+			case <-wait:
+				continue probe
+			}
+		}
+	}
+	var created, updated, deleted Client
+	require.NoError(t, onA.Call(ctx, "create", NewClient{Name: "Fleet"}, &created))
+	require.NoError(t, onA.Call(ctx, "update", ClientUpdate{ClientID: created.ClientID, Name: "Fleet 2"}, &updated))
+	require.NoError(t, onA.Call(ctx, "delete", ClientID{ClientID: created.ClientID}, &deleted))
+	require.NoError(t, onA.Call(ctx, "delete", ClientID{ClientID: first.ClientID}, nil))
+	assert.Equal(t, Change{"create", created}, next())
+	assert.Equal(t, Change{"update", updated}, next())
+	assert.Equal(t, Change{"delete", deleted}, next())
+	assert.Equal(t, "delete", next().Op)
 }

@@ -130,9 +130,18 @@ type ClientUpdate struct {
 	Name     string `json:"name" validate:"required,max=200"`
 }
 
-// clientFuncs are the CRUD functions of /rpc/clients. beforeCreate, when
-// not nil, runs before create writes (the tests' hook for a slow write).
-func clientFuncs(store *Store, beforeCreate func(echo.Context)) echorpc.Funcs {
+// clientFuncs are the CRUD functions of /rpc/clients; each write is
+// announced on changes. beforeCreate, when not nil, runs before create
+// writes (the tests' hook for a slow write).
+func clientFuncs(store *Store, changes *Changes, beforeCreate func(echo.Context)) echorpc.Funcs {
+	announce := func(op string) func(Client, error) (Client, error) {
+		return func(c Client, err error) (Client, error) {
+			if err == nil {
+				changes.Publish(op, c)
+			}
+			return c, err
+		}
+	}
 	found := func(c Client, err error) (Client, error) {
 		if errors.Is(err, errNotFound) {
 			return Client{}, echorpc.Failf("Client not found.")
@@ -148,7 +157,7 @@ func clientFuncs(store *Store, beforeCreate func(echo.Context)) echorpc.Funcs {
 			if beforeCreate != nil {
 				beforeCreate(c)
 			}
-			return store.Create(c.Request().Context(), name)
+			return announce("create")(store.Create(c.Request().Context(), name))
 		}),
 		"list": echorpc.Func(func(c echo.Context, _ struct{}) ([]Client, error) {
 			return store.List(c.Request().Context())
@@ -161,10 +170,10 @@ func clientFuncs(store *Store, beforeCreate func(echo.Context)) echorpc.Funcs {
 			if err != nil {
 				return Client{}, err
 			}
-			return found(store.Update(c.Request().Context(), in.ClientID, name))
+			return found(announce("update")(store.Update(c.Request().Context(), in.ClientID, name)))
 		}),
 		"delete": echorpc.Func(func(c echo.Context, in ClientID) (Client, error) {
-			return found(store.Delete(c.Request().Context(), in.ClientID))
+			return found(announce("delete")(store.Delete(c.Request().Context(), in.ClientID)))
 		}),
 	}
 }

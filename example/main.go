@@ -135,10 +135,18 @@ func serve(app *App, addr string, timeout time.Duration, logger *log.Logger) err
 	case <-ctx.Done():
 	}
 	stop() // a second signal stops the process at once
-	logger.Printf("shutting down: no new connections; waiting up to %s for calls in flight", timeout)
+	// Said once the listener is closed (Shutdown runs its hooks after
+	// closing it, as it runs echorpc's, which end the open streams).
+	said := make(chan struct{})
+	srv.RegisterOnShutdown(func() {
+		logger.Printf("shutting down: no new connections; waiting up to %s for calls in flight", timeout)
+		close(said)
+	})
 	shutdown, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
+	err = srv.Shutdown(shutdown)
+	<-said
+	if err != nil {
 		logger.Printf("calls still running after %s: closing their connections", timeout)
 		srv.Close()
 	}

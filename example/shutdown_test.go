@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -86,4 +89,57 @@ func TestGracefulShutdownIsBounded(t *testing.T) {
 	require.NoError(t, app.wait(10*time.Second), "exit status")
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.Contains(t, app.output(), "calls still running after 500ms")
+}
+
+// SIGTERM with a stream open: the stream ends at once with its 503 error
+// event, and the process exits without waiting for it (countdown 100 would
+// run for 5 s; -shutdown-timeout is 20 s).
+func TestGracefulShutdownEndsStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildExample(t)
+	app := startExample(t, bin, "example", nil, "-db", filepath.Join(t.TempDir(), "clients.db"), "-shutdown-timeout", "20s")
+	started := make(chan struct{})
+	type end struct {
+		items int
+		err   error
+	}
+	ended := make(chan end, 1)
+	go func() {
+		c := &echorpc.Client{Endpoint: app.url + "/rpc/tester"}
+		items := 0
+		for _, err := range c.Stream(context.Background(), "countdown", 100) {
+			if err != nil {
+				ended <- end{items, err}
+				return
+			}
+			if items++; items == 1 {
+				close(started)
+			}
+		}
+		ended <- end{items, nil}
+	}()
+	select {
+	case <-started:
+	case e := <-ended:
+		t.Fatalf("the stream ended before its first item: %v", e.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first item")
+	}
+	start := time.Now()
+	require.NoError(t, app.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case got := <-ended:
+		var e *echorpc.Error
+		require.True(t, errors.As(got.err, &e), "%v", got.err)
+		assert.Equal(t, 503, e.Status)
+		assert.Equal(t, "Server is shutting down.", e.Message)
+		assert.Less(t, got.items, 100)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end")
+	}
+	require.NoError(t, app.wait(10*time.Second), "exit status")
+	assert.Less(t, time.Since(start), 3*time.Second, "shutdown waited for the stream")
+	assert.NotContains(t, app.output(), "calls still running")
 }

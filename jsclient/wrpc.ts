@@ -26,6 +26,21 @@ export interface CallOptions {
   retry?: RetryOptions | false;
   /** With a batching client: false sends this call on its own. */
   batch?: boolean;
+  /**
+   * With a client that read the manifest (see ClientOptions.manifest), send
+   * a call of a function that the manifest marks as a query (side-effect
+   * free: echorpc.Query) as GET endpoint/fn?data=<URL-encoded JSON>, which
+   * HTTP caches (the browser's, a CDN) can keep and revalidate (ETag, 304).
+   * It falls back to POST when the URL would be longer than maxUrl, when the
+   * name is not URL-safe (letters, digits, _ and -), when the manifest is
+   * not loaded, and when the call is batched (a call that says get itself
+   * goes alone). Default false. Calls without a client never use GET. Only
+   * in the ES module build (client.mjs, the npm package): the script build
+   * (client.js) ignores it, to stay small, and POSTs.
+   */
+  get?: boolean;
+  /** The longest URL (in characters, as built from the endpoint) that get uses; a longer call is POSTed. Default 2000. */
+  maxUrl?: number;
 }
 
 /**
@@ -61,7 +76,7 @@ export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch">
 export interface ClientOptions extends Omit<CallOptions, "endpoint" | "batch"> {
   /** Merge the calls made in the same tick into one request of at most max calls (default 10). */
   batch?: boolean | { max?: number };
-  /** Read the instance's manifest once, to learn which functions are idempotent and the server's batch limit; see Client.ready. */
+  /** Read the instance's manifest once, to learn which functions are idempotent or queries (see get) and the server's batch limit; see Client.ready. */
   manifest?: boolean;
 }
 
@@ -105,12 +120,14 @@ export class WrpcError extends Error {
 /** An API description, as echorpc's TypeScript generator writes it: each function's input and output, and stream: true for a streaming function (whose output is the type of its items). */
 export type API = Record<string, { input: unknown; output: unknown; stream?: true }>;
 type Name<A> = Extract<keyof A, string>;
-// The functions that can be called (Calls) and streamed (Streams); any
-// name for an untyped client.
-type Calls<A> = 0 extends 1 & A ? string : { [K in Name<A>]: A[K] extends { stream: true } ? never : K }[Name<A>];
-type Streams<A> = 0 extends 1 & A ? string : { [K in Name<A>]: A[K] extends { stream: true } ? K : never }[Name<A>];
-type Input<A, K> = K extends keyof A ? (A[K] extends { input: infer I } ? I : any) : any;
-type Output<A, K> = K extends keyof A ? (A[K] extends { output: infer O } ? O : any) : any;
+/** The names of A's functions that can be called (not streams); any name for an untyped client (A = any). */
+export type Calls<A> = 0 extends 1 & A ? string : { [K in Name<A>]: A[K] extends { stream: true } ? never : K }[Name<A>];
+/** The names of A's streaming functions; any name for an untyped client. */
+export type Streams<A> = 0 extends 1 & A ? string : { [K in Name<A>]: A[K] extends { stream: true } ? K : never }[Name<A>];
+/** The data of A's function K (any for an untyped client). */
+export type Input<A, K> = K extends keyof A ? (A[K] extends { input: infer I } ? I : any) : any;
+/** The result of A's function K, or the type of its items for a stream (any for an untyped client). */
+export type Output<A, K> = K extends keyof A ? (A[K] extends { output: infer O } ? O : any) : any;
 
 /** A client of one instance; with a type argument, calls are type-checked. */
 export interface Client<A = any> {
@@ -144,6 +161,11 @@ export function wrpc(fn: string, data?: unknown, version: Version = 1.1): string
 
 /** The same as wrpc, under the name Flask-RPC's JS library used. */
 export const weerpc = wrpc;
+
+// WRPC_GET is true in the ES module build and false in the script-tag one,
+// whose size budget GET does not fit: there the get option is ignored, and
+// every call is a POST (see build/main.go).
+declare const WRPC_GET: boolean;
 
 let defaultEndpoint = "";
 
@@ -343,6 +365,13 @@ export async function* stream<T = any>(fn: string, data?: unknown, options: Stre
   }
 }
 
+// getURL is the URL of a GET of fn with data at endpoint, with endpoint's
+// query: /rpc/?a=1#x, f and [1] give /rpc/f?a=1&data=%5B1%5D.
+function getURL(endpoint: string, fn: string, data: unknown): string {
+  const url = endpoint.replace(/\/?(\?[^#]*)?(#.*)?$/, "/" + fn + "$1");
+  return url + (/\?/.test(url) ? "&" : "?") + "data=" + encodeURIComponent(JSON.stringify(data ?? null));
+}
+
 /**
  * Returns a client of the instance at endpoint.
  *
@@ -355,17 +384,21 @@ export async function* stream<T = any>(fn: string, data?: unknown, options: Stre
  * alone. Batched calls are retried like single ones.
  *
  * With manifest, the client GETs endpoint/manifest.json at once, with its
- * headers and credentials, to learn which functions are idempotent and the
- * server's maxBatch; calls wait for it. If that fails, client.ready rejects
- * with a WrpcError (status 0 without a reply) and the client goes on without
- * the manifest: only calls that say idempotent:true are retried, and batches
- * keep the client's own maximum (with the 400/413 fallback above).
+ * headers and credentials, to learn which functions are idempotent or
+ * queries and the server's maxBatch; calls wait for it. With get too, the
+ * calls of queries that go alone are GETs (see CallOptions.get; only in the
+ * ES module build, client.mjs: the script, client.js, always POSTs).
+ * If that fails, client.ready rejects with a WrpcError (status 0 without a
+ * reply) and the client goes on without the manifest: only calls that say
+ * idempotent:true are retried, batches keep the client's own maximum (with
+ * the 400/413 fallback above), and every call is a POST.
  */
 export function createClient<A = any>(endpoint: string, defaults: ClientOptions = {}): Client<A> {
   const { batch, manifest, ...base } = defaults;
   const o0: CallOptions = { ...base, endpoint };
   const b = batcher((body) => post(endpoint, body, o0), batch ? (batch === true ? 10 : batch.max || 10) : 1);
-  const idempotent: Record<string, boolean> = {};
+  // the manifest's functions, by name
+  const fns: Record<string, { idempotent?: boolean; query?: boolean }> = {};
   // endpoint/manifest.json, with endpoint's query: /rpc/?a=1#x is /rpc/manifest.json?a=1
   const url = endpoint.replace(/\/?(\?[^#]*)?(#.*)?$/, "/manifest.json$1");
   const ready = manifest
@@ -373,7 +406,7 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
         if (status != 200 || !Array.isArray(m?.functions)) {
           throw new WrpcError(`No manifest at ${url} (${status ? "HTTP " + status : m}).`, status, m, "");
         }
-        for (const f of m.functions) idempotent[f.name] = f.idempotent;
+        for (const f of m.functions) fns[f.name] = f;
         if (m.maxBatch != null) b.max = Math.min(b.max, m.maxBatch || 1);
       })
     : Promise.resolve();
@@ -384,10 +417,15 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
     async call(fn: string, data: unknown, options: CallOptions = {}): Promise<any> {
       await loaded;
       const o: CallOptions = { ...o0, ...options };
-      o.idempotent ??= idempotent[fn];
+      o.idempotent ??= fns[fn]?.idempotent;
       const body = wrpc(fn, data, o.version);
       const { signal, timeout, headers, credentials } = options;
-      if (options.batch === false || signal || timeout || headers || credentials || options.endpoint) {
+      if (options.batch === false || signal || timeout || headers || credentials || options.endpoint || (WRPC_GET && (options.get || b.max < 2))) {
+        if (WRPC_GET) {
+          // alone: a query by GET when asked, if its URL is short enough
+          const u = o.get && fns[fn]?.query && /^[\w-]+$/.test(fn) && getURL(o.endpoint || endpoint, fn, data);
+          if (u && u.length <= (o.maxUrl || 2000)) return run(fn, body, o, () => post(u, undefined, o));
+        }
         return run(fn, body, o, (body) => post(o.endpoint || endpoint, body, o));
       }
       return run(fn, body, o, b.add);

@@ -2,11 +2,18 @@
 
 /** The functions of the weeRPC instance ClientsAPI: each one's input and output. */
 export interface ClientsAPI {
+  /** Streams every write to the clients after it starts: {op: create|update|delete, client}. */
+  changes: { input: {}; output: Change; stream: true };
   create: { input: NewClient; output: Client };
   delete: { input: ClientID; output: Client };
   list: { input: {}; output: Client[] };
   read: { input: ClientID; output: Client };
   update: { input: ClientUpdate; output: Client };
+}
+
+export interface Change {
+  op: string;
+  client: Client;
 }
 
 export interface Client {

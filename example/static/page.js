@@ -1,6 +1,6 @@
 // @ts-check
 // The script-tag page: the global wrpc comes from <script src="/rpc/tester/client.js">.
-import { wire, show } from "./ui.js";
+import { wire, wireStreams, show } from "./ui.js";
 
 const wrpc = /** @type {any} */ (globalThis).wrpc;
 
@@ -19,6 +19,13 @@ wire({
   local: at("/rpc/local"),
   empty: at("/rpc/empty"),
   clients: at("/rpc/clients"),
+});
+
+// Streams: wrpc.stream returns an async iterable of the items.
+wireStreams({
+  countdown: (n) => wrpc.stream("countdown", n, { endpoint: "/rpc/tester" }),
+  changes: () => wrpc.stream("changes", {}, { endpoint: "/rpc/clients" }),
+  list: () => wrpc.call("list", {}, { endpoint: "/rpc/clients" }),
 });
 
 // The same call as Flask-RPC's documentation makes it: fetch with a body from wrpc().

@@ -5,7 +5,7 @@
 // (go generate writes tester-api.d.ts and clients-api.d.ts), so a wrong name
 // or input is an error in an editor or under tsc --checkJs.
 import { createClient } from "/rpc/tester/client.mjs";
-import { wire, show } from "./ui.js";
+import { wire, wireStreams, show } from "./ui.js";
 
 /** @typedef {import("./tester-api").TesterAPI} TesterAPI */
 /** @typedef {import("./clients-api").ClientsAPI} ClientsAPI */
@@ -30,3 +30,11 @@ document.getElementById("btn-add_numbers_fetch")?.addEventListener("click", () =
     return { sum, hello };
   }),
 );
+
+// Streams: client.stream returns an async iterable of the items, typed
+// from the API (countdown's are numbers, changes' are Change objects).
+wireStreams({
+  countdown: (n) => tester.stream("countdown", n),
+  changes: () => clients.stream("changes", {}),
+  list: () => clients.call("list", {}),
+});

@@ -18,4 +18,12 @@ export interface TesterAPI {
   add_string_auth_host: { input: any; output: any };
   /** Needs a logged-in session. */
   add_string_auth_session: { input: any; output: any };
+  /**
+   * Streams n, n-1, ..., 1 (n from 1 to 100), one item every 50 ms.
+   *
+   * The input is a Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string.
+   *
+   * The output is a Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string.
+   */
+  countdown: { input: number; output: number; stream: true };
 }

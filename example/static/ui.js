@@ -83,3 +83,88 @@ export function wire(c) {
   }
   document.body.dataset.ready = "true";
 }
+
+/**
+ * @typedef {{ client_id: number, name: string, created_at: string, updated_at: string }} ClientRow
+ * @typedef {{ op: string, client: ClientRow }} ClientChange op is "create", "update" or "delete"
+ * @typedef {{
+ *   countdown(n: number): AsyncIterable<number>,
+ *   changes(): AsyncIterable<ClientChange>,
+ *   list(): Promise<ClientRow[]>,
+ * }} Streams
+ */
+
+/**
+ * Wires the streams: the countdown button, which shows each item as it
+ * comes, and the live list of clients, fed by the changes stream.
+ * @param {Streams} s
+ */
+export function wireStreams(s) {
+  const out = $("out-countdown");
+  $("btn-countdown").addEventListener("click", async () => {
+    out.dataset.label = "countdown";
+    out.className = "out pending";
+    out.textContent = "…";
+    /** @type {string[]} */
+    const seen = [];
+    try {
+      for await (const n of s.countdown(5)) {
+        seen.push(String(n));
+        out.textContent = seen.join(" ");
+      }
+      seen.push("done");
+      out.className = "out ok";
+      out.textContent = seen.join(" ");
+    } catch (err) {
+      const e = /** @type {{ status?: number, message?: string }} */ (err);
+      out.className = "out err";
+      out.textContent = `${seen.join(" ")} error ${e.status}: ${e.message}`.trim();
+    }
+  });
+  live(s);
+}
+
+/**
+ * Keeps #live-clients in step with the clients: the changes stream is
+ * opened first, then the list is read, then the changes are applied as
+ * they come (a change the list already holds is applied again, harmlessly).
+ * A stream that fails is opened again after a pause.
+ * @param {Streams} s
+ */
+async function live(s) {
+  const status = $("live-status");
+  const ul = $("live-clients");
+  /** @type {Map<number, ClientRow>} */
+  const clients = new Map();
+  const render = () => {
+    ul.replaceChildren(...[...clients.values()].sort((a, b) => a.client_id - b.client_id).map((c) => {
+      const li = document.createElement("li");
+      li.dataset.clientId = String(c.client_id);
+      li.textContent = `${c.client_id}: ${c.name}`;
+      return li;
+    }));
+  };
+  for (;;) {
+    try {
+      const changes = s.changes()[Symbol.asyncIterator]();
+      const first = changes.next(); // opens the stream before the list is read
+      clients.clear();
+      for (const c of await s.list()) clients.set(c.client_id, c);
+      render();
+      status.textContent = "live";
+      status.className = "live-status on";
+      for (let r = await first; !r.done; r = await changes.next()) {
+        const { op, client } = r.value;
+        if (op === "delete") clients.delete(client.client_id);
+        else clients.set(client.client_id, client);
+        render();
+      }
+      status.textContent = "ended";
+    } catch (err) {
+      const e = /** @type {{ status?: number, message?: string }} */ (err);
+      status.textContent = `disconnected (${e.status ?? ""} ${e.message ?? err}): retrying`;
+    }
+    status.className = "live-status off";
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}

@@ -101,6 +101,17 @@ func main() {
 		return c.String(http.StatusOK, strconv.Itoa(tries[c.QueryParam("id")]))
 	})
 
+	// /rpc/query has the manifest and queries (echorpc.Query), for the
+	// client's get option and the TanStack helpers: add_numbers (cached a
+	// minute), method and "dotted.method" (which answer the HTTP method
+	// they were called with; the second's name has no URL), and
+	// post_method, the same but not a query.
+	method := echorpc.Func(func(c echo.Context, _ any) (string, error) { return c.Request().Method, nil })
+	queryRPC := echorpc.New(e.Group("/rpc/query"), echorpc.Config{Manifest: true, MaxBatch: 5})
+	queryRPC.Functions(echorpc.Funcs{"add_numbers": funcs["add_numbers"]}, echorpc.Query(time.Minute))
+	queryRPC.Functions(echorpc.Funcs{"method": method, "dotted.method": method, "sleep": funcs["sleep"]}, echorpc.Query(0))
+	queryRPC.Functions(echorpc.Funcs{"post_method": method})
+
 	e.GET("/stream-state", func(c echo.Context) error {
 		streamMu.Lock()
 		defer streamMu.Unlock()

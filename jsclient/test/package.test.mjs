@@ -1,5 +1,6 @@
 // The npm package as its users get it: a consumer project that imports
-// @echo-rpc/wrpc type-checks under every moduleResolution, and
+// @echo-rpc/wrpc and @echo-rpc/wrpc/query type-checks under every
+// moduleResolution (node10, which ignores exports, through typesVersions), and
 // arethetypeswrong finds nothing wrong with the packed tarball.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -43,6 +44,23 @@ export async function main(): Promise<number> {
 }
 `;
 
+// The TanStack Query helpers, from the subpath export.
+const queryConsumer = `import { createClient, WrpcError } from "@echo-rpc/wrpc";
+import { queryOptions, mutationOptions } from "@echo-rpc/wrpc/query";
+import type { WrpcQueryOptions } from "@echo-rpc/wrpc/query";
+
+interface API {
+  add_numbers: { input: number[]; output: number };
+}
+const api = createClient<API>("/rpc/tester", { manifest: true, get: true });
+
+export async function query(): Promise<number> {
+  const o: WrpcQueryOptions<number, "add_numbers", number[]> = queryOptions(api, "add_numbers", [1, 2]);
+  const m = mutationOptions(api, "add_numbers", { retry: (n: number, e: WrpcError) => n < 2 && e.status == 0 });
+  return (await o.queryFn({ signal: new AbortController().signal })) + (await m.mutationFn([3]));
+}
+`;
+
 const settings = {
   node16: { module: "node16", moduleResolution: "node16" },
   nodenext: { module: "nodenext", moduleResolution: "nodenext" },
@@ -63,10 +81,11 @@ for (const [name, options] of Object.entries(settings)) {
       join(dir, "tsconfig.json"),
       JSON.stringify({
         compilerOptions: { ...options, target: "ES2020", lib: ["ES2021", "DOM"], strict: true, noEmit: true, skipLibCheck: false, types: [] },
-        files: ["index.ts"],
+        files: ["index.ts", "query.ts"],
       }),
     );
     writeFileSync(join(dir, "index.ts"), consumer);
+    writeFileSync(join(dir, "query.ts"), queryConsumer);
     const r = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });

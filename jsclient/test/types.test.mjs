@@ -29,6 +29,21 @@ test("misuse of the generated types does not compile", () => {
   assert.match(errors[6], /bad\.ts\(24,.*error TS2322: Type 'number' is not assignable to type 'string'/);
 });
 
+test("misuse of the TanStack Query helpers does not compile", () => {
+  const r = run(...strict, "jsclient/test/types/query-bad.ts");
+  assert.notEqual(r.status, 0);
+  const errors = r.stdout.split("\n").filter((l) => l.includes("error TS"));
+  assert.equal(errors.length, 8, r.stdout);
+  assert.match(errors[0], /query-bad\.ts\(13,.*error TS2345: Argument of type '"add_numberz"' is not assignable/);
+  assert.match(errors[1], /query-bad\.ts\(14,.*error TS2345: Argument of type 'string' is not assignable to parameter of type 'number\[\]'/);
+  assert.match(errors[2], /query-bad\.ts\(15,.*error TS2322: Type 'WrpcQueryOptions<number, "add_numbers", number\[\]>' is not assignable to type 'QueryObserverOptions<string, /);
+  assert.match(errors[3], /query-bad\.ts\(16,.*error TS2322: Type 'WrpcQueryOptions<number, "add_numbers", number\[\]>' is not assignable to type 'QueryObserverOptions<number, TypeError, /);
+  assert.match(errors[4], /query-bad\.ts\(17,.*error TS2345: Argument of type '"countdown"' is not assignable/);
+  assert.match(errors[5], /query-bad\.ts\(18,.*error TS2345: Argument of type '"countdown"' is not assignable/);
+  assert.match(errors[6], /query-bad\.ts\(19,.*error TS2345: Argument of type 'string' is not assignable to parameter of type 'number\[\]'/);
+  assert.match(errors[7], /query-bad\.ts\(20,.*error TS2322: Type 'number' is not assignable to type 'string'/);
+});
+
 test("the committed declarations are what tsc writes from the source", async () => {
   const { mkdtempSync, readFileSync, readdirSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
@@ -50,7 +65,10 @@ test("the npm package holds only what a user needs", () => {
     "README.md",
     "build/dist/client.mjs",
     "build/dist/client.mjs.map",
+    "build/dist/query.mjs",
+    "build/dist/query.mjs.map",
     "build/dist/types/module.d.ts",
+    "build/dist/types/query.d.ts",
     "build/dist/types/wrpc.d.ts",
     "package.json",
   ]);

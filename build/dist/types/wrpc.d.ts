@@ -20,6 +20,21 @@ export interface CallOptions {
     retry?: RetryOptions | false;
     /** With a batching client: false sends this call on its own. */
     batch?: boolean;
+    /**
+     * With a client that read the manifest (see ClientOptions.manifest), send
+     * a call of a function that the manifest marks as a query (side-effect
+     * free: echorpc.Query) as GET endpoint/fn?data=<URL-encoded JSON>, which
+     * HTTP caches (the browser's, a CDN) can keep and revalidate (ETag, 304).
+     * It falls back to POST when the URL would be longer than maxUrl, when the
+     * name is not URL-safe (letters, digits, _ and -), when the manifest is
+     * not loaded, and when the call is batched (a call that says get itself
+     * goes alone). Default false. Calls without a client never use GET. Only
+     * in the ES module build (client.mjs, the npm package): the script build
+     * (client.js) ignores it, to stay small, and POSTs.
+     */
+    get?: boolean;
+    /** The longest URL (in characters, as built from the endpoint) that get uses; a longer call is POSTed. Default 2000. */
+    maxUrl?: number;
 }
 /**
  * Bounds on retries: exponential backoff with full jitter, or the server's
@@ -54,7 +69,7 @@ export interface ClientOptions extends Omit<CallOptions, "endpoint" | "batch"> {
     batch?: boolean | {
         max?: number;
     };
-    /** Read the instance's manifest once, to learn which functions are idempotent and the server's batch limit; see Client.ready. */
+    /** Read the instance's manifest once, to learn which functions are idempotent or queries (see get) and the server's batch limit; see Client.ready. */
     manifest?: boolean;
 }
 /** One invalid field of a call's data, as the server's validation reports it in a 400's data.errors. */
@@ -91,20 +106,24 @@ export type API = Record<string, {
     stream?: true;
 }>;
 type Name<A> = Extract<keyof A, string>;
-type Calls<A> = 0 extends 1 & A ? string : {
+/** The names of A's functions that can be called (not streams); any name for an untyped client (A = any). */
+export type Calls<A> = 0 extends 1 & A ? string : {
     [K in Name<A>]: A[K] extends {
         stream: true;
     } ? never : K;
 }[Name<A>];
-type Streams<A> = 0 extends 1 & A ? string : {
+/** The names of A's streaming functions; any name for an untyped client. */
+export type Streams<A> = 0 extends 1 & A ? string : {
     [K in Name<A>]: A[K] extends {
         stream: true;
     } ? K : never;
 }[Name<A>];
-type Input<A, K> = K extends keyof A ? (A[K] extends {
+/** The data of A's function K (any for an untyped client). */
+export type Input<A, K> = K extends keyof A ? (A[K] extends {
     input: infer I;
 } ? I : any) : any;
-type Output<A, K> = K extends keyof A ? (A[K] extends {
+/** The result of A's function K, or the type of its items for a stream (any for an untyped client). */
+export type Output<A, K> = K extends keyof A ? (A[K] extends {
     output: infer O;
 } ? O : any) : any;
 /** A client of one instance; with a type argument, calls are type-checked. */
@@ -178,11 +197,14 @@ export declare function stream<T = any>(fn: string, data?: unknown, options?: St
  * alone. Batched calls are retried like single ones.
  *
  * With manifest, the client GETs endpoint/manifest.json at once, with its
- * headers and credentials, to learn which functions are idempotent and the
- * server's maxBatch; calls wait for it. If that fails, client.ready rejects
- * with a WrpcError (status 0 without a reply) and the client goes on without
- * the manifest: only calls that say idempotent:true are retried, and batches
- * keep the client's own maximum (with the 400/413 fallback above).
+ * headers and credentials, to learn which functions are idempotent or
+ * queries and the server's maxBatch; calls wait for it. With get too, the
+ * calls of queries that go alone are GETs (see CallOptions.get; only in the
+ * ES module build, client.mjs: the script, client.js, always POSTs).
+ * If that fails, client.ready rejects with a WrpcError (status 0 without a
+ * reply) and the client goes on without the manifest: only calls that say
+ * idempotent:true are retried, batches keep the client's own maximum (with
+ * the 400/413 fallback above), and every call is a POST.
  */
 export declare function createClient<A = any>(endpoint: string, defaults?: ClientOptions): Client<A>;
 export {};

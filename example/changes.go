@@ -1,0 +1,316 @@
+package main
+
+import (
+	"encoding/json"
+	"log"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/gomodule/redigo/redis"
+	"github.com/labstack/echo/v4"
+)
+
+// Change is one write to the clients, as the changes stream sends it.
+type Change struct {
+	// Op is "create", "update" or "delete".
+	Op string `json:"op"`
+	// Client is the client as the write left it (as it was, for a delete).
+	Client Client `json:"client"`
+}
+
+// subscriberBuffer is how many changes a stream may fall behind before it
+// is dropped.
+const subscriberBuffer = 64
+
+// Broadcaster fans changes out to its subscribers. Each subscriber has a
+// bounded buffer; one that falls behind by more than its buffer is dropped
+// (its channel is closed) rather than slowing the writers down or pinning
+// memory. Safe for concurrent use.
+type Broadcaster[T any] struct {
+	mu   sync.Mutex
+	subs map[chan T]struct{}
+}
+
+// Subscribe returns a channel of what is published from now on, and a
+// function that ends the subscription. The channel is closed when the
+// subscriber is dropped for falling behind, or after cancel.
+func (b *Broadcaster[T]) Subscribe(buffer int) (<-chan T, func()) {
+	ch := make(chan T, buffer)
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[chan T]struct{}{}
+	}
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() { b.drop(ch) }
+}
+
+func (b *Broadcaster[T]) drop(ch chan T) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.subs[ch]; ok {
+		delete(b.subs, ch)
+		close(ch)
+	}
+}
+
+// Publish sends v to every subscriber without waiting for any of them.
+func (b *Broadcaster[T]) Publish(v T) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- v:
+		default: // fell behind: dropped
+			delete(b.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// DropAll drops every subscriber, as if each had fallen behind.
+func (b *Broadcaster[T]) DropAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		delete(b.subs, ch)
+		close(ch)
+	}
+}
+
+// Subscribers is how many subscribers there are.
+func (b *Broadcaster[T]) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
+// Changes carries the clients' writes to the changes streams: within the
+// process, or, in fleet mode, through Redis pub/sub, so that a stream on
+// one instance sees the writes made on every other.
+type Changes struct {
+	local Broadcaster[Change]
+	// publish sends a change on its way: to local, or to Redis (whose
+	// subscription feeds local).
+	publish func(Change)
+	close   func() error
+}
+
+// newChanges makes the in-process Changes.
+func newChanges() *Changes {
+	c := &Changes{close: func() error { return nil }}
+	c.publish = c.local.Publish
+	return c
+}
+
+// Publish announces a write.
+func (c *Changes) Publish(op string, client Client) { c.publish(Change{Op: op, Client: client}) }
+
+// Subscribe subscribes to the changes (see Broadcaster.Subscribe).
+func (c *Changes) Subscribe() (<-chan Change, func()) { return c.local.Subscribe(subscriberBuffer) }
+
+// Close ends the Redis subscription, if there is one.
+func (c *Changes) Close() error { return c.close() }
+
+// changesChannel is the Redis channel the instances publish changes on.
+const changesChannel = "wrpc-example:clients:changes"
+
+// redisChanges makes Changes that travel over Redis pub/sub: a write is
+// PUBLISHed, and every instance (the writer's included) hands what its
+// subscription receives to its own streams, so they all see the same
+// changes in the same order. The subscription is in place when it returns;
+// a dropped connection is redialled, with backoff, until Close, and since
+// the changes published in between are lost (pub/sub delivers at most
+// once), the open streams are then ended (503), for their callers to read
+// the clients again and open a new stream. The subscription has a
+// connection of its own, dialled from url: a pool's connection cannot be
+// closed under a Receive.
+func redisChanges(url string, pool *redis.Pool, logger *log.Logger) (*Changes, error) {
+	c := &Changes{}
+	c.publish = func(ch Change) {
+		msg, err := json.Marshal(ch)
+		if err != nil {
+			return
+		}
+		conn := pool.Get()
+		defer conn.Close()
+		if _, err := conn.Do("PUBLISH", changesChannel, msg); err != nil && logger != nil {
+			// The write is done; only its announcement is lost.
+			logger.Printf("publishing a change to Redis: %v", err)
+		}
+	}
+	subscribe := func() (redis.PubSubConn, error) {
+		conn, err := redis.DialURL(url, redis.DialConnectTimeout(5*time.Second))
+		if err != nil {
+			return redis.PubSubConn{}, err
+		}
+		psc := redis.PubSubConn{Conn: conn}
+		if err := psc.Subscribe(changesChannel); err != nil {
+			psc.Close()
+			return psc, err
+		}
+		for { // wait for the confirmation, so no write after this is missed
+			switch v := psc.Receive().(type) {
+			case redis.Subscription:
+				return psc, nil
+			case error:
+				psc.Close()
+				return psc, v
+			}
+		}
+	}
+	psc, err := subscribe()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu     sync.Mutex
+		closed bool
+		done   = make(chan struct{})
+	)
+	c.close = func() error {
+		mu.Lock()
+		closed = true
+		psc.Close() // ends Receive
+		mu.Unlock()
+		<-done
+		return nil
+	}
+	go func() {
+		defer close(done)
+		backoff := 100 * time.Millisecond
+		for {
+			switch v := psc.Receive().(type) {
+			case redis.Message:
+				var ch Change
+				if json.Unmarshal(v.Data, &ch) == nil {
+					c.local.Publish(ch)
+				}
+				backoff = 100 * time.Millisecond
+				continue
+			case redis.Subscription, redis.Pong:
+				continue
+			case error:
+				mu.Lock()
+				stop := closed
+				mu.Unlock()
+				if stop {
+					return
+				}
+				if logger != nil {
+					logger.Printf("the Redis subscription for changes failed (%v): resubscribing", v)
+				}
+			}
+			for {
+				time.Sleep(backoff)
+				backoff = min(2*backoff, 5*time.Second)
+				mu.Lock()
+				if closed {
+					mu.Unlock()
+					return
+				}
+				next, err := subscribe()
+				if err == nil {
+					psc = next
+					mu.Unlock()
+					c.local.DropAll() // they may have missed changes
+					break
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+	return c, nil
+}
+
+// countdownRange is the refusal of a countdown outside 1..100, with its
+// field error.
+func countdownRange(n int) *echorpc.Error {
+	rule, param := "min", "1"
+	if n > 100 {
+		rule, param = "max", "100"
+	}
+	return &echorpc.Error{Status: http.StatusBadRequest, Message: "Invalid data: n must be from 1 to 100.",
+		Data: map[string]any{"errors": []fieldError{{Path: "", Rule: rule, Param: param, Message: "must be from 1 to 100"}}}}
+}
+
+// fieldError is a field error, in the order of echorpc's own.
+type fieldError struct {
+	Path    string `json:"path"`
+	Rule    string `json:"rule"`
+	Param   string `json:"param,omitempty"`
+	Message string `json:"message"`
+}
+
+// checkCountdown refuses countdown's data outside 1..100 before the stream
+// starts: an interceptor runs before the handler, and a Result it returns
+// without calling next is answered as a call's envelope, with its status
+// (400), not as an error event after a 200. Data that is not an integer
+// goes on to the handler, which echorpc refuses before it runs (400, "must
+// be an integer").
+func checkCountdown(next echorpc.CallFunc) echorpc.CallFunc {
+	return func(c echo.Context, call echorpc.Call) echorpc.Result {
+		var n int
+		if !call.Rejected && json.Unmarshal(call.Data, &n) == nil && (n < 1 || n > 100) {
+			e := countdownRange(n)
+			return echorpc.Result{Status: e.Status, Response: echorpc.Response{Message: e.Message, Data: e.Data}}
+		}
+		return next(c, call)
+	}
+}
+
+// countdownTick is the time between countdown's items.
+const countdownTick = 50 * time.Millisecond
+
+// countdown streams n, n-1, ..., 1, one item every 50 ms. It is registered
+// behind checkCountdown, which refuses n outside 1..100 before the stream
+// starts; its own check is for a countdown registered without it.
+func countdown(c echo.Context, n int, send func(id string, item int) error) error {
+	if n < 1 || n > 100 {
+		return countdownRange(n)
+	}
+	t := time.NewTicker(countdownTick)
+	defer t.Stop()
+	done := c.Request().Context().Done()
+	for i := n; i > 0; i-- {
+		if i < n {
+			select {
+			case <-t.C:
+			case <-done:
+				return c.Request().Context().Err()
+			}
+		}
+		if err := send("", i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errMissedChanges ends a changes stream that may have missed changes: its
+// caller did not keep up, or the Redis subscription was lost for a while.
+var errMissedChanges = &echorpc.Error{Status: http.StatusServiceUnavailable, Message: "The stream missed changes: read the clients again and open a new stream."}
+
+// changesStream is the changes function: every write after it starts.
+func changesStream(changes *Changes) echorpc.Handler {
+	return echorpc.Stream(func(c echo.Context, _ struct{}, send func(id string, item Change) error) error {
+		ch, cancel := changes.Subscribe()
+		defer cancel()
+		done := c.Request().Context().Done()
+		for {
+			select {
+			case <-done:
+				return c.Request().Context().Err()
+			case change, ok := <-ch:
+				if !ok {
+					return errMissedChanges
+				}
+				if err := send("", change); err != nil {
+					return err
+				}
+			}
+		}
+	})
+}
