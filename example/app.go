@@ -34,6 +34,9 @@ type Config struct {
 	// Hosts are more Host headers to accept (-host), such as the name a
 	// reverse proxy passes on.
 	Hosts []string
+	// Interceptors wrap every call of every instance (tracing, when
+	// OTEL_* asks for it; see tracing.go). Optional.
+	Interceptors []echorpc.Interceptor
 	// BeforeCreate runs before create writes. Tests use it to make a slow
 	// write; nil otherwise.
 	BeforeCreate func(echo.Context)
@@ -120,9 +123,9 @@ func NewApp(cfg Config) (_ *App, err error) {
 	e.Use(session.Middleware(sessionStore))
 
 	// /rpc/tester: open functions, and one guarded by the session, one by the host.
-	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, MaxBatch: 20})
-	tester.Functions(echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers), "add_string": echorpc.RawFunc(addString)}, echorpc.Idempotent(),
-		echorpc.WithDoc("Open to everyone."))
+	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, MaxBatch: 20, Interceptors: cfg.Interceptors})
+	tester.Functions(echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers), "add_string": echorpc.RawFunc(addString)}, echorpc.Query(0),
+		echorpc.WithDoc("Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>."))
 	tester.Functions(echorpc.Funcs{"countdown": echorpc.Stream(countdown)}, echorpc.WithInterceptors(checkCountdown),
 		echorpc.WithDoc("Streams n, n-1, ..., 1 (n from 1 to 100), one item every 50 ms."))
 	tester.Functions(echorpc.Funcs{"add_string_auth_session": echorpc.RawFunc(addString)},
@@ -136,11 +139,13 @@ func NewApp(cfg Config) (_ *App, err error) {
 	// /rpc/auth/login logs in (make_admin needs a login first); /rpc/auth
 	// needs a logged-in session.
 	authLogin := echorpc.New(e.Group("/rpc/auth/login"), echorpc.Config{
+		Interceptors: cfg.Interceptors,
 		HostAuth:  hosts.Served,
 		Functions: echorpc.Funcs{"login": echorpc.RawFunc(login)},
 	})
 	authLogin.Functions(echorpc.Funcs{"make_admin": echorpc.RawFunc(makeAdmin)}, echorpc.WithSessionAuth("logged_in", true))
 	echorpc.New(e.Group("/rpc/auth"), echorpc.Config{
+		Interceptors: cfg.Interceptors,
 		HostAuth:    hosts.Served,
 		SessionAuth: map[string][]any{"logged_in": {true}},
 		Functions:   echorpc.Funcs{"logout": echorpc.RawFunc(logout), "session": echorpc.RawFunc(sessionValues)},
@@ -148,21 +153,26 @@ func NewApp(cfg Config) (_ *App, err error) {
 
 	// /rpc/admin needs an admin's session; /rpc/local the local host.
 	echorpc.New(e.Group("/rpc/admin"), echorpc.Config{
+		Interceptors: cfg.Interceptors,
 		HostAuth:    hosts.Served,
 		SessionAuth: map[string][]any{"logged_in": {true}, "user_type": {"admin"}},
 		Functions:   echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
 	})
 	echorpc.New(e.Group("/rpc/local"), echorpc.Config{
+		Interceptors: cfg.Interceptors,
 		HostAuth:  []string{hosts.Local},
 		Functions: echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
 	})
 
 	// /rpc/empty has no functions; /rpc/clients keeps clients in the store.
-	echorpc.New(e.Group("/rpc/empty"), echorpc.Config{})
+	echorpc.New(e.Group("/rpc/empty"), echorpc.Config{Interceptors: cfg.Interceptors})
 	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
+		Interceptors: cfg.Interceptors,
 		Name: "ClientsAPI", Manifest: true, HostAuth: hosts.Served,
 		Functions: clientFuncs(store, changes, cfg.BeforeCreate),
 	})
+	clients.Functions(clientQueries(store), echorpc.Query(0),
+		echorpc.WithDoc("Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>."))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
 

@@ -159,12 +159,6 @@ func clientFuncs(store *Store, changes *Changes, beforeCreate func(echo.Context)
 			}
 			return announce("create")(store.Create(c.Request().Context(), name))
 		}),
-		"list": echorpc.Func(func(c echo.Context, _ struct{}) ([]Client, error) {
-			return store.List(c.Request().Context())
-		}),
-		"read": echorpc.Func(func(c echo.Context, in ClientID) (Client, error) {
-			return found(store.Read(c.Request().Context(), in.ClientID))
-		}),
 		"update": echorpc.Func(func(c echo.Context, in ClientUpdate) (Client, error) {
 			name, err := validName(in.Name)
 			if err != nil {
@@ -174,6 +168,23 @@ func clientFuncs(store *Store, changes *Changes, beforeCreate func(echo.Context)
 		}),
 		"delete": echorpc.Func(func(c echo.Context, in ClientID) (Client, error) {
 			return found(announce("delete")(store.Delete(c.Request().Context(), in.ClientID)))
+		}),
+	}
+}
+
+// clientQueries are the functions of /rpc/clients that only read: they are
+// registered as queries, so they also answer GET.
+func clientQueries(store *Store) echorpc.Funcs {
+	return echorpc.Funcs{
+		"list": echorpc.Func(func(c echo.Context, _ struct{}) ([]Client, error) {
+			return store.List(c.Request().Context())
+		}),
+		"read": echorpc.Func(func(c echo.Context, in ClientID) (Client, error) {
+			c2, err := store.Read(c.Request().Context(), in.ClientID)
+			if errors.Is(err, errNotFound) {
+				return Client{}, echorpc.Failf("Client not found.")
+			}
+			return c2, err
 		}),
 	}
 }

@@ -52,6 +52,7 @@ func main() {
 	flag.Var(&extraHosts, "host", "another Host header to serve, such as a proxy's name (repeatable)")
 	shutdownTimeout := flag.Duration("shutdown-timeout", 10*time.Second, "how long calls in flight may run on after SIGTERM")
 	writeTypes := flag.String("write-types", "", "write the TypeScript of the typed instances into this folder, and exit")
+	traceConsole := flag.Bool("trace-console", false, "print a span for every call to stdout (the same as OTEL_TRACES_EXPORTER=console)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "example: ", log.LstdFlags)
 
@@ -81,6 +82,24 @@ func main() {
 			}
 		}
 	}
+	if *traceConsole {
+		os.Setenv("OTEL_TRACES_EXPORTER", "console")
+	}
+	interceptor, shutdownTracing, err := setupTracing(context.Background())
+	if err != nil {
+		logger.Fatal(err)
+	}
+	if interceptor != nil && *writeTypes == "" {
+		cfg.Interceptors = append(cfg.Interceptors, interceptor)
+		logger.Print("tracing: on, from the OTEL_* settings")
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(ctx); err != nil {
+			logger.Printf("tracing: %v", err)
+		}
+	}()
 	app, err := NewApp(cfg)
 	if err != nil {
 		logger.Fatal(err)
@@ -99,7 +118,8 @@ func main() {
 	}
 	logger.Printf("clients in %s; sessions in %s", redact(*db), sessionsIn)
 	if err := serve(app, *addr, *shutdownTimeout, logger); err != nil {
-		logger.Fatal(err)
+		logger.Print(err)
+		os.Exit(1)
 	}
 }
 

@@ -6,7 +6,17 @@ export interface ClientsAPI {
   changes: { input: {}; output: Change; stream: true };
   create: { input: NewClient; output: Client };
   delete: { input: ClientID; output: Client };
+  /**
+   * Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>.
+   *
+   * @idempotent
+   */
   list: { input: {}; output: Client[] };
+  /**
+   * Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>.
+   *
+   * @idempotent
+   */
   read: { input: ClientID; output: Client };
   update: { input: ClientUpdate; output: Client };
 }

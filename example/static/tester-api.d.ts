@@ -3,13 +3,13 @@
 /** The functions of the weeRPC instance TesterAPI: each one's input and output. */
 export interface TesterAPI {
   /**
-   * Open to everyone.
+   * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
    *
    * @idempotent
    */
   add_numbers: { input: any; output: any };
   /**
-   * Open to everyone.
+   * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
    *
    * @idempotent
    */
