@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -26,8 +27,9 @@ import (
 // that fn returns before sending anything is answered as a call's would be,
 // with its status (a [*Error] with Status 400 and field errors, say, for
 // data that fn refuses). fn sends items with send, which returns an error
-// once the stream cannot go on (the caller went away, the deadline passed, the server is shutting
-// down, or the caller stopped reading for Config.StreamWriteTimeout): fn
+// once the stream cannot go on (the caller went away, the deadline
+// passed, the server is shutting down, or the caller stopped reading for
+// Config.StreamWriteTimeout): fn
 // should then return. id is the event's id, which a caller that reconnects
 // sends back in the Last-Event-ID header (read it with
 // c.Request().Header.Get("Last-Event-ID") to resume); "" numbers the
@@ -118,35 +120,31 @@ var (
 )
 
 // eventWriter writes one stream's events; send (from the handler) and the
-// keep-alive pings take turns under mu.
+// keep-alive pings (from the instance's one pinger) take turns under mu.
 type eventWriter struct {
 	c       echo.Context
 	key     *http.Request // the stream's key in streamSet
 	env     callEnv
 	rc      *http.ResponseController
+	cancel  context.CancelCauseFunc
+	pinging atomic.Bool // a ping is on its way
+
 	mu      sync.Mutex
 	rb      *replyBuffer
 	seq     int
 	items   int
-	started bool  // the headers are sent
-	failed  error // why writing stopped
-	cancel  context.CancelCauseFunc
-	stop    chan struct{}
-	stopped sync.WaitGroup
-	once    sync.Once // stops the pings
+	last    time.Time // when the stream last wrote
+	started bool      // the headers are sent
+	done    bool      // the last event is written
+	failed  error     // why writing stopped
 }
 
 func newEventWriter(c echo.Context, env callEnv) *eventWriter {
 	r := c.Request()
 	ctx, cancel := context.WithCancelCause(r.Context())
 	c.SetRequest(r.WithContext(ctx))
-	w := &eventWriter{c: c, key: r, env: env, rc: http.NewResponseController(c.Response().Writer), rb: getReplyBuffer(), cancel: cancel, stop: make(chan struct{})}
-	env.rpc.streams.track(r, cancel)
-
-	if every := env.rpc.config.StreamPing; every > 0 {
-		w.stopped.Add(1)
-		go w.ping(every)
-	}
+	w := &eventWriter{c: c, key: r, env: env, rc: http.NewResponseController(c.Response().Writer), cancel: cancel, last: time.Now()}
+	env.rpc.streams.track(w, env.rpc.config.StreamPing)
 	return w
 }
 
@@ -165,25 +163,26 @@ func (w *eventWriter) start() {
 	w.c.Response().WriteHeader(http.StatusOK)
 }
 
-// ping writes a comment line every interval, so proxies and browsers keep
-// an idle stream open.
+// ping writes a comment line if the stream has been idle for every, so
+// proxies and browsers keep it open.
 func (w *eventWriter) ping(every time.Duration) {
-	defer w.stopped.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
-			w.mu.Lock()
-			if w.failed == nil {
-				w.start()
-				w.rb.buf.WriteString(": ping\n\n")
-				w.flush()
-			}
-			w.mu.Unlock()
-		}
+	defer w.pinging.Store(false)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done || w.failed != nil || time.Since(w.last) < every {
+		return
+	}
+	w.start()
+	w.buffer()
+	w.rb.buf.WriteString(": ping\n\n")
+	w.flush()
+}
+
+// buffer takes a reply buffer from the pool for one write; flush gives it
+// back, so that an idle stream holds none.
+func (w *eventWriter) buffer() {
+	if w.rb == nil {
+		w.rb = getReplyBuffer()
 	}
 }
 
@@ -199,6 +198,7 @@ func (w *eventWriter) send(id string, item any) error {
 		return context.Cause(ctx)
 	}
 	w.start()
+	w.buffer()
 	w.seq++
 	b := &w.rb.buf
 	b.WriteString("id: ")
@@ -226,14 +226,17 @@ func (w *eventWriter) send(id string, item any) error {
 // does not read is dropped, and the handler's context ends.
 func (w *eventWriter) flush() {
 	if w.failed != nil {
-		w.rb.buf.Reset()
+		w.rb.free()
+		w.rb = nil
 		return
 	}
 	if d := w.env.rpc.config.StreamWriteTimeout; d > 0 {
 		_ = w.rc.SetWriteDeadline(time.Now().Add(d))
 	}
 	_, err := w.c.Response().Write(w.rb.buf.Bytes())
-	w.rb.buf.Reset()
+	w.rb.free()
+	w.rb = nil
+	w.last = time.Now()
 	if err == nil {
 		err = w.rc.Flush()
 	}
@@ -247,7 +250,6 @@ func (w *eventWriter) flush() {
 // failing envelope (carrying its status) otherwise, and returns the
 // stream's result for the interceptors.
 func (w *eventWriter) end(err error) Result {
-	w.stopPing()
 	ctx := w.c.Request().Context()
 	var res Result
 	switch {
@@ -267,6 +269,7 @@ func (w *eventWriter) end(err error) Result {
 	res.Items = w.items
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.done = true
 	if w.failed != nil {
 		return res
 	}
@@ -275,6 +278,7 @@ func (w *eventWriter) end(err error) Result {
 		return res // nothing sent yet: answered as a call
 	}
 	w.start()
+	w.buffer()
 	b := &w.rb.buf
 	if ok {
 		b.WriteString("event: end\ndata: ")
@@ -288,41 +292,47 @@ func (w *eventWriter) end(err error) Result {
 	return res
 }
 
-// stopPing stops the keep-alive pings and waits for them, once.
-func (w *eventWriter) stopPing() {
-	w.once.Do(func() {
-		close(w.stop)
-		w.stopped.Wait()
-	})
-}
-
 // close ends the stream's bookkeeping, also when the handler panicked.
 func (w *eventWriter) close() {
-	w.stopPing()
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
 	w.env.rpc.streams.untrack(w.key)
 	w.cancel(nil)
-	w.rb.free()
+	w.mu.Lock()
+	if w.rb != nil {
+		w.rb.free()
+		w.rb = nil
+	}
+	w.mu.Unlock()
 }
 
-// streamSet is the instance's open streams, so that a server shutdown ends
-// them (with a 503 error event) instead of waiting for them.
+// streamSet is the instance's open streams: one goroutine pings the idle
+// ones, and a server shutdown ends them (with a 503 error event) instead of
+// waiting for them.
 type streamSet struct {
 	mu      sync.Mutex
-	open    map[*http.Request]context.CancelCauseFunc
+	open    map[*http.Request]*eventWriter
 	servers map[*http.Server]bool
+	pinger  bool // the ping loop runs
 }
 
-// track adds a stream, and hooks the instance into its server's Shutdown
-// the first time a stream runs on that server.
-func (s *streamSet) track(r *http.Request, cancel context.CancelCauseFunc) {
+// track adds a stream, starts the ping loop if it is not running, and
+// hooks the instance into its server's Shutdown the first time a stream
+// runs on that server.
+func (s *streamSet) track(w *eventWriter, every time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.open == nil {
-		s.open = map[*http.Request]context.CancelCauseFunc{}
+		s.open = map[*http.Request]*eventWriter{}
 		s.servers = map[*http.Server]bool{}
 	}
-	s.open[r] = cancel
-	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && !s.servers[srv] {
+	s.open[w.key] = w
+	if every > 0 && !s.pinger {
+		s.pinger = true
+		go s.ping(every)
+	}
+	if srv, ok := w.key.Context().Value(http.ServerContextKey).(*http.Server); ok && !s.servers[srv] {
 		s.servers[srv] = true
 		srv.RegisterOnShutdown(s.shutdown)
 	}
@@ -334,11 +344,33 @@ func (s *streamSet) untrack(r *http.Request) {
 	s.mu.Unlock()
 }
 
+// ping runs while streams are open: every tick, each stream idle for
+// every gets a ping, written on a goroutine of its own so that a caller
+// that stopped reading delays no other stream.
+func (s *streamSet) ping(every time.Duration) {
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for range t.C {
+		s.mu.Lock()
+		if len(s.open) == 0 {
+			s.pinger = false
+			s.mu.Unlock()
+			return
+		}
+		for _, w := range s.open {
+			if w.pinging.CompareAndSwap(false, true) {
+				go w.ping(every)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
 // shutdown ends every open stream with http.ErrServerClosed.
 func (s *streamSet) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, cancel := range s.open {
-		cancel(http.ErrServerClosed)
+	for _, w := range s.open {
+		w.cancel(http.ErrServerClosed)
 	}
 }
