@@ -204,8 +204,8 @@ type RPC struct {
 	rules    rules
 	origin   originGuard
 	refuse   CallFunc // a refusal through the instance's interceptors
-	inFlight atomic.Int64
-	open     atomic.Int64 // streams open
+	inFlight slots    // requests running (MaxInFlight)
+	open     slots    // streams open (MaxStreams)
 	streams  streamSet
 
 	mu    sync.Mutex                           // serializes writers of funcs

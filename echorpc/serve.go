@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -44,14 +45,11 @@ type exchange struct {
 // serve answers POST Prefix.
 func (rpc *RPC) serve(c echo.Context) error {
 	x := exchange{rpc: rpc, c: c, who: caller{c: c, sessionName: rpc.config.SessionName}}
-	if rpc.config.MaxInFlight > 0 {
-		if rpc.inFlight.Add(1) > int64(rpc.config.MaxInFlight) {
-			rpc.inFlight.Add(-1)
-			c.Response().Header()[headerRetryAfter] = retryAfterOne
-			return x.refuse(v11, nil, errOverloaded)
-		}
-		defer rpc.inFlight.Add(-1)
+	if !rpc.inFlight.take(rpc.config.MaxInFlight) {
+		c.Response().Header()[headerRetryAfter] = retryAfterOne
+		return x.refuse(v11, nil, errOverloaded)
 	}
+	defer rpc.inFlight.give(rpc.config.MaxInFlight)
 	body, failure := x.admit()
 	if failure != nil {
 		return x.refuse(v11, nil, failure)
@@ -161,14 +159,11 @@ func (x *exchange) run(req *request, inBatch bool) (dialect, Result) {
 		case !acceptsEventStream(x.c.Request()):
 			return v, x.refusal(fn, errNotEventStream)
 		}
-		if maxS := x.rpc.config.MaxStreams; maxS > 0 {
-			if x.rpc.open.Add(1) > int64(maxS) {
-				x.rpc.open.Add(-1)
-				x.c.Response().Header()[headerRetryAfter] = retryAfterOne
-				return v, x.refusal(fn, errTooManyStreams)
-			}
-			defer x.rpc.open.Add(-1)
+		if !x.rpc.open.take(x.rpc.config.MaxStreams) {
+			x.c.Response().Header()[headerRetryAfter] = retryAfterOne
+			return v, x.refusal(fn, errTooManyStreams)
 		}
+		defer x.rpc.open.give(x.rpc.config.MaxStreams)
 	}
 	data := req.data
 	if data == nil {
@@ -372,4 +367,27 @@ func (rpc *RPC) methodNotAllowed(c echo.Context) error {
 	c.Response().Header()[echo.HeaderAllow] = headerAllow
 	x := exchange{rpc: rpc, c: c}
 	return x.refuse(v11, nil, errMethod)
+}
+
+// slots counts what runs at once against a bound (MaxInFlight, MaxStreams).
+type slots struct{ n atomic.Int64 }
+
+// take takes a slot, or reports that all max are taken; max 0 or less is
+// no bound.
+func (s *slots) take(max int) bool {
+	if max <= 0 {
+		return true
+	}
+	if s.n.Add(1) > int64(max) {
+		s.n.Add(-1)
+		return false
+	}
+	return true
+}
+
+// give gives back a slot that take took.
+func (s *slots) give(max int) {
+	if max > 0 {
+		s.n.Add(-1)
+	}
 }

@@ -63,14 +63,11 @@ var (
 // serveFunction answers POST and GET Prefix/<name>.
 func (rpc *RPC) serveFunction(c echo.Context) error {
 	x := exchange{rpc: rpc, c: c, who: caller{c: c, sessionName: rpc.config.SessionName}}
-	if rpc.config.MaxInFlight > 0 {
-		if rpc.inFlight.Add(1) > int64(rpc.config.MaxInFlight) {
-			rpc.inFlight.Add(-1)
-			c.Response().Header()[headerRetryAfter] = retryAfterOne
-			return x.refuse(v11, nil, errOverloaded)
-		}
-		defer rpc.inFlight.Add(-1)
+	if !rpc.inFlight.take(rpc.config.MaxInFlight) {
+		c.Response().Header()[headerRetryAfter] = retryAfterOne
+		return x.refuse(v11, nil, errOverloaded)
 	}
+	defer rpc.inFlight.give(rpc.config.MaxInFlight)
 	name := c.Param("function")
 	if c.Request().Method == http.MethodGet {
 		return x.serveQuery(name)
