@@ -140,35 +140,35 @@ func NewApp(cfg Config) (_ *App, err error) {
 	// needs a logged-in session.
 	authLogin := echorpc.New(e.Group("/rpc/auth/login"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
-		HostAuth:  hosts.Served,
-		Functions: echorpc.Funcs{"login": echorpc.RawFunc(login)},
+		HostAuth:     hosts.Served,
+		Functions:    echorpc.Funcs{"login": echorpc.RawFunc(login)},
 	})
 	authLogin.Functions(echorpc.Funcs{"make_admin": echorpc.RawFunc(makeAdmin)}, echorpc.WithSessionAuth("logged_in", true))
 	echorpc.New(e.Group("/rpc/auth"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
-		HostAuth:    hosts.Served,
-		SessionAuth: map[string][]any{"logged_in": {true}},
-		Functions:   echorpc.Funcs{"logout": echorpc.RawFunc(logout), "session": echorpc.RawFunc(sessionValues)},
+		HostAuth:     hosts.Served,
+		SessionAuth:  map[string][]any{"logged_in": {true}},
+		Functions:    echorpc.Funcs{"logout": echorpc.RawFunc(logout), "session": echorpc.RawFunc(sessionValues)},
 	})
 
 	// /rpc/admin needs an admin's session; /rpc/local the local host.
 	echorpc.New(e.Group("/rpc/admin"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
-		HostAuth:    hosts.Served,
-		SessionAuth: map[string][]any{"logged_in": {true}, "user_type": {"admin"}},
-		Functions:   echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
+		HostAuth:     hosts.Served,
+		SessionAuth:  map[string][]any{"logged_in": {true}, "user_type": {"admin"}},
+		Functions:    echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
 	})
 	echorpc.New(e.Group("/rpc/local"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
-		HostAuth:  []string{hosts.Local},
-		Functions: echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
+		HostAuth:     []string{hosts.Local},
+		Functions:    echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers)},
 	})
 
 	// /rpc/empty has no functions; /rpc/clients keeps clients in the store.
 	echorpc.New(e.Group("/rpc/empty"), echorpc.Config{Interceptors: cfg.Interceptors})
 	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
-		Name: "ClientsAPI", Manifest: true, HostAuth: hosts.Served,
+		Name:         "ClientsAPI", Manifest: true, HostAuth: hosts.Served,
 		Functions: clientFuncs(store, changes, cfg.BeforeCreate),
 	})
 	clients.Functions(clientQueries(store), echorpc.Query(0),
