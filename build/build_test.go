@@ -25,7 +25,7 @@ func TestBundleIsFresh(t *testing.T) {
 }
 
 // The script-tag bundle stays within 2.5 KiB gzipped (2 KiB before
-// streams: see jsclient/README-stream.md for what the rest buys).
+// streams: see README.md, "The browser client's size" for what the rest buys).
 func TestBundleSize(t *testing.T) {
 	const budget = 2560
 	js, err := os.ReadFile(filepath.Join("..", outDir, "client.js"))

@@ -2,7 +2,10 @@
 // server: one POST route per instance, a JSON body that names a registered
 // function and carries its data, and a small JSON envelope in reply. Every
 // instance also serves a browser client at Prefix/client.js (globals wrpc
-// and weerpc) and Prefix/client.mjs, so a page needs one script tag.
+// and weerpc) and Prefix/client.mjs, so a page needs one script tag. Every
+// function also answers at its own URL, POST Prefix/<name> with its data as
+// the whole body, and a function declared free of side effects with [Query]
+// answers GET Prefix/<name>?data=<URL-encoded JSON> as well.
 //
 // # Quick start
 //
@@ -81,6 +84,7 @@
 //	stream without Accept: text/event-stream       406     This function streams: ...
 //	over Config.MaxStreams                         503     Too many open streams: try again later.
 //	any method but POST (OPTIONS answers 204)      405     Method not allowed: weeRPC requests use POST.
+//	GET at the URL of a function not a Query       405     Method not allowed: this function is not a query; ...
 //	application failure (Fail, *Error)             200     the handler's
 //	*echo.HTTPError from a typed handler           code    its message
 //	handler error or panic                         500     Internal error.
@@ -88,9 +92,11 @@
 //
 // Checks run in this order: load, origin, no functions, the instance's
 // session, host and address rules, content type, body, version, function,
-// the function's own rules, the deadline, then the call. Handler errors
-// never reach Echo's HTTPErrorHandler, so nothing of their text reaches the
-// caller; messages that repeat caller input are cut to 128 bytes.
+// the function's own rules, the deadline, then the call; a function's URL
+// runs the same checks (a GET of a query skips origin, content type and
+// body). Handler errors never reach Echo's HTTPErrorHandler, so nothing of
+// their text reaches the caller; messages that repeat caller input are cut
+// to 128 bytes.
 //
 // # Beyond Flask-RPC
 //
@@ -105,6 +111,9 @@
 //	retries of idempotent functions only        Idempotent, Client, Retry
 //	batching (items carry a fifth key, status)  Config.MaxBatch
 //	load shedding                               Config.MaxInFlight
+//	every function at its own URL (REST)        POST Prefix/<name>
+//	cacheable GET for side-effect-free calls    Query (ETag, Cache-Control)
+//	OpenAPI 3.1 at Prefix/openapi.json          Config.Manifest
 //
 // # Safety
 //
@@ -113,9 +122,11 @@
 // read or the body parsed, and accept only JSON content types, which a
 // form or a no-cors fetch cannot send; see Config.TrustedOrigins. Host
 // rules are routing rules, not authentication: see Config.HostAuth, and
-// Config.RemoteAuth for a rule on the caller's address. A 504 or a network
-// failure does not prove that a function did not run, which is why the
-// clients retry only idempotent functions.
+// Config.RemoteAuth for a rule on the caller's address. GET runs no
+// cross-origin check (any page can make a browser send one), which is why
+// only a [Query], a function that writes nothing, answers it. A 504 or a
+// network failure does not prove that a function did not run, which is why
+// the clients retry only idempotent functions.
 //
 // The repository's README.md covers the browser client, the example app and
 // running in production.
