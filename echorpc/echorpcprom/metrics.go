@@ -14,6 +14,8 @@
 //	wrpc_call_failures_total{instance, function, class}    those that failed, by class (see echorpc.Result.Class)
 //	wrpc_call_duration_seconds{instance, function}         their latency histogram
 //	wrpc_rejections_total{instance, function, class}       requests refused before a function ran
+//	wrpc_streams_open{instance, function}                  streams open now (see echorpc.Stream)
+//	wrpc_stream_items_total{instance, function}            items that streams sent
 //
 // The instance label is the route's path, such as "/rpc/tester". A
 // rejection's function label is "" until the request names a registered
@@ -47,6 +49,8 @@ type Metrics struct {
 	failures   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	rejections *prometheus.CounterVec
+	open       *prometheus.GaugeVec
+	items      *prometheus.CounterVec
 }
 
 // New makes and registers the metrics. Registering twice on one
@@ -81,7 +85,15 @@ func New(config Config) *Metrics {
 		Namespace: config.Namespace, Name: "rejections_total",
 		Help: "Requests refused before a weeRPC function ran, by class: forbidden, unauthorized, not_found, invalid, too_large, unsupported, overloaded, deadline.",
 	}, []string{"instance", "function", "class"})
-	config.Registerer.MustRegister(m.calls, m.failures, m.duration, m.rejections)
+	m.open = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: config.Namespace, Name: "streams_open",
+		Help: "Streams of weeRPC streaming functions open now.",
+	}, []string{"instance", "function"})
+	m.items = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: config.Namespace, Name: "stream_items_total",
+		Help: "Items sent by streams of weeRPC streaming functions.",
+	}, []string{"instance", "function"})
+	config.Registerer.MustRegister(m.calls, m.failures, m.duration, m.rejections, m.open, m.items)
 	return m
 }
 
@@ -90,9 +102,17 @@ func New(config Config) *Metrics {
 func (m *Metrics) Interceptor() echorpc.Interceptor {
 	return func(next echorpc.CallFunc) echorpc.CallFunc {
 		return func(c echo.Context, call echorpc.Call) echorpc.Result {
+			instance := call.Instance
+			if call.Stream && !call.Rejected {
+				open := m.open.WithLabelValues(instance, call.Function)
+				open.Inc()
+				defer open.Dec()
+			}
 			start := time.Now()
 			res := next(c, call)
-			instance := call.Instance
+			if call.Stream && res.Items > 0 {
+				m.items.WithLabelValues(instance, call.Function).Add(float64(res.Items))
+			}
 			if call.Rejected {
 				m.rejections.WithLabelValues(instance, call.Function, res.Class()).Inc()
 				return res

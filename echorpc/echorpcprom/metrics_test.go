@@ -1,6 +1,7 @@
 package echorpcprom_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -84,4 +85,55 @@ func TestMetricsAfterRealCalls(t *testing.T) {
 	}
 	assert.NotContains(t, text, `function="unknown"`)
 	assert.NotContains(t, text, `wrpc_call_failures_total{class="invalid",function="add",instance="/rpc/other"}`)
+}
+
+// Streams are counted while open, and their items when they end.
+func TestStreamMetrics(t *testing.T) {
+	registry := prometheus.NewRegistry()
+	m := echorpcprom.New(echorpcprom.Config{Registerer: registry})
+	e := echo.New()
+	e.Logger.SetOutput(io.Discard)
+	opened := make(chan struct{})
+	release := make(chan struct{})
+	echorpc.New(e.Group("/rpc/s"), echorpc.Config{Interceptors: []echorpc.Interceptor{m.Interceptor()}}).Functions(echorpc.Funcs{
+		"count": echorpc.Stream(func(c echo.Context, n int, send func(string, int) error) error {
+			for i := range n {
+				if err := send("", i); err != nil {
+					return err
+				}
+			}
+			if n == 1 {
+				close(opened)
+				<-release
+			}
+			return nil
+		}),
+	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(registry, promhttp.HandlerOpts{})))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	scrape := func() string {
+		res, err := http.Get(srv.URL + "/metrics")
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	client := &echorpc.Client{Endpoint: srv.URL + "/rpc/s"}
+	for _, err := range client.Stream(context.Background(), "count", 3) {
+		require.NoError(t, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range client.Stream(context.Background(), "count", 1) {
+		}
+	}()
+	<-opened
+	assert.Contains(t, scrape(), `wrpc_streams_open{function="count",instance="/rpc/s"} 1`+"\n")
+	close(release)
+	<-done
+	text := scrape()
+	assert.Contains(t, text, `wrpc_streams_open{function="count",instance="/rpc/s"} 0`+"\n")
+	assert.Contains(t, text, `wrpc_stream_items_total{function="count",instance="/rpc/s"} 4`+"\n")
 }
