@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // defaultMaxReplyBytes is the reply size limit of a [Client] whose
@@ -107,7 +109,8 @@ type Retry struct {
 }
 
 // Call calls function with data and decodes the reply's data into out (a
-// pointer, or nil to drop it). It returns an [*Error] when the reply's ok is
+// pointer, or nil to drop it). Data and out go through encoding/json/v2's
+// rules, as on the server: names match exactly, nil slices are sent as []. It returns an [*Error] when the reply's ok is
 // false, and when the reply cannot be taken as a success: it is not a
 // weeRPC envelope in the dialect sent, it says ok with an HTTP status other
 // than 2xx, it is a redirect, or it is larger than MaxReplyBytes. It returns
@@ -198,7 +201,7 @@ func (c *Client) dialect() (clientDialect, error) {
 // callBody encodes a request body as Flask-RPC's RPCRequest.build makes it:
 // {"weerpc":1.1,"function":...,"data":...}, or with "wrpc" and 1.0.
 func (d clientDialect) callBody(function string, data any) ([]byte, error) {
-	raw, err := json.Marshal(data)
+	raw, err := jsonv2.Marshal(data, encodeOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -520,7 +523,7 @@ func (d clientDialect) check(function string, rep clientReply, out any) error {
 	if out == nil || len(raw) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
+	if err := jsonv2.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("wrpc: decoding the data of %q: %w", function, err)
 	}
 	return nil
