@@ -23,10 +23,12 @@ import (
 // [Client.Stream]); everything that fails before the stream starts (rules,
 // data that does not decode) is answered as for a call.
 //
-// The stream starts (200 and its headers) with the first item: an error
-// that fn returns before sending anything is answered as a call's would be,
-// with its status (a [*Error] with Status 400 and field errors, say, for
-// data that fn refuses). fn sends items with send, which returns an error
+// The stream starts (200 and its headers) with the first item, or 100 ms
+// after fn began if it has sent nothing by then (so that a caller waiting
+// for changes learns at once that the stream is open): an error that fn
+// returns before that is answered as a call's would be, with its status (a
+// [*Error] with Status 400 and field errors, say, for data that fn
+// refuses). So refuse input at once, before waiting for anything. fn sends items with send, which returns an error
 // once the stream cannot go on (the caller went away, the deadline
 // passed, the server is shutting down, or the caller stopped reading for
 // Config.StreamWriteTimeout): fn
@@ -128,6 +130,7 @@ type eventWriter struct {
 	rc      *http.ResponseController
 	cancel  context.CancelCauseFunc
 	pinging atomic.Bool // a ping is on its way
+	opener  *time.Timer // starts a stream that sends nothing at first
 
 	mu      sync.Mutex
 	rb      *replyBuffer
@@ -145,7 +148,27 @@ func newEventWriter(c echo.Context, env callEnv) *eventWriter {
 	c.SetRequest(r.WithContext(ctx))
 	w := &eventWriter{c: c, key: r, env: env, rc: http.NewResponseController(c.Response().Writer), cancel: cancel, last: time.Now()}
 	env.rpc.streams.track(w, env.rpc.config.StreamPing)
+	w.opener = time.AfterFunc(streamStartDelay, w.open)
 	return w
+}
+
+// streamStartDelay is how long a stream that has sent nothing waits before
+// it starts anyway.
+const streamStartDelay = 100 * time.Millisecond
+
+// open starts a stream whose handler has sent nothing yet, and is still
+// running, so that its caller sees it open.
+func (w *eventWriter) open() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started || w.done || w.failed != nil {
+		return
+	}
+	w.start()
+	if w.failed = w.rc.Flush(); w.failed != nil {
+		w.failed = errStreamStalled
+		w.cancel(errStreamStalled)
+	}
 }
 
 // start sends the stream's headers, once, with its first event or ping:
@@ -294,6 +317,7 @@ func (w *eventWriter) end(err error) Result {
 
 // close ends the stream's bookkeeping, also when the handler panicked.
 func (w *eventWriter) close() {
+	w.opener.Stop()
 	w.mu.Lock()
 	w.done = true
 	w.mu.Unlock()

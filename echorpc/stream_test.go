@@ -86,6 +86,10 @@ func streamServer(t *testing.T, cfg echorpc.Config, ended chan<- error) *echo.Ec
 			_ = send("", 1)
 			panic(http.ErrAbortHandler)
 		}),
+		"silent": echorpc.Stream(func(c echo.Context, _ any, send func(string, int) error) error {
+			<-c.Request().Context().Done()
+			return nil
+		}),
 		"call": echorpc.Func(func(c echo.Context, in int) (int, error) { return in, nil }),
 	})
 	return e
@@ -285,6 +289,23 @@ func TestStreamAbortWithPings(t *testing.T) {
 		items = append(items, n)
 	}
 	assert.Equal(t, []int{2, 1}, items)
+}
+
+// A stream that has nothing to send yet (a subscription) still opens
+// promptly, so that its caller knows it is listening.
+func TestStreamOpensBeforeItsFirstItem(t *testing.T) {
+	srv := httptest.NewServer(streamServer(t, echorpc.Config{}, nil))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/rpc", strings.NewReader(`{"weerpc":1.1,"function":"silent"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "the headers came before the first item")
+	defer res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 }
 
 func TestStreamLimitAndPing(t *testing.T) {
