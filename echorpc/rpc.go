@@ -261,7 +261,7 @@ func New(r Router, config Config) *RPC {
 	r.Add(http.MethodOptions, config.Prefix, options)
 	// Echo calls a path's RouteNotFound handler for every method that the
 	// path has no route for, unusual ones (PURGE) included.
-	r.Add(echo.RouteNotFound, config.Prefix, rpc.methodNotAllowed)
+	r.Add(echo.RouteNotFound, config.Prefix, rpc.methodNotAllowed(headerAllow))
 	mountClient(r, config.Prefix)
 	if config.Manifest {
 		r.Add(http.MethodGet, config.Prefix+"/manifest.json", rpc.serveManifest)
@@ -271,7 +271,7 @@ func New(r Router, config Config) *RPC {
 	// Every function at its own URL (see urls.go).
 	r.Add(http.MethodPost, config.Prefix+"/:function", rpc.serveFunction)
 	r.Add(http.MethodGet, config.Prefix+"/:function", rpc.serveFunction)
-	r.Add(echo.RouteNotFound, config.Prefix+"/:function", functionMethodNotAllowed(rpc))
+	r.Add(echo.RouteNotFound, config.Prefix+"/:function", rpc.methodNotAllowed(headerAllowQuery))
 	if config.Functions != nil {
 		rpc.Functions(config.Functions)
 	}

@@ -76,18 +76,27 @@ func (x *exchange) admit() ([]byte, *Error) {
 	if !x.rpc.origin.allowed(r) {
 		return nil, errCrossOrigin
 	}
-	x.funcs = *x.rpc.funcs.Load()
-	if len(x.funcs) == 0 {
-		return nil, errNoFunctions
-	}
-	if failure := x.who.check(&x.rpc.rules); failure != nil {
+	if failure := x.enter(); failure != nil {
 		return nil, failure
 	}
 	if !isJSON(r.Header.Get(echo.HeaderContentType)) {
 		return nil, errNotJSON
 	}
-	x.asked, x.askedBad = x.rpc.askedTimeout(r)
 	return readBody(x.c, x.rpc.config.BodyLimit)
+}
+
+// enter runs the checks of every request, POST or GET: the instance has
+// functions, and its rules hold. It also reads the caller's deadline.
+func (x *exchange) enter() *Error {
+	x.funcs = *x.rpc.funcs.Load()
+	if len(x.funcs) == 0 {
+		return errNoFunctions
+	}
+	if failure := x.who.check(&x.rpc.rules); failure != nil {
+		return failure
+	}
+	x.asked, x.askedBad = x.rpc.askedTimeout(x.c.Request())
+	return nil
 }
 
 // serveBatch answers a JSON array of requests with an array of envelopes in
@@ -362,11 +371,14 @@ func options(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// methodNotAllowed answers every method but POST and OPTIONS.
-func (rpc *RPC) methodNotAllowed(c echo.Context) error {
-	c.Response().Header()[echo.HeaderAllow] = headerAllow
-	x := exchange{rpc: rpc, c: c}
-	return x.refuse(v11, nil, errMethod)
+// methodNotAllowed answers the methods a route does not take (those not
+// in allow) with the 405 envelope.
+func (rpc *RPC) methodNotAllowed(allow []string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header()[echo.HeaderAllow] = allow
+		x := exchange{rpc: rpc, c: c}
+		return x.refuse(v11, nil, errMethod)
+	}
 }
 
 // slots counts what runs at once against a bound (MaxInFlight, MaxStreams).

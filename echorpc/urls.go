@@ -99,11 +99,7 @@ func functionRequest(name string, data []byte) request {
 // serveQuery answers GET Prefix/<name>?data=... for a Query function.
 func (x *exchange) serveQuery(name string) error {
 	x.start = time.Now()
-	x.funcs = *x.rpc.funcs.Load()
-	if len(x.funcs) == 0 {
-		return x.refuse(v11, nil, errNoFunctions)
-	}
-	if failure := x.who.check(&x.rpc.rules); failure != nil {
+	if failure := x.enter(); failure != nil {
 		return x.refuse(v11, nil, failure)
 	}
 	fn := x.funcs[name]
@@ -114,7 +110,6 @@ func (x *exchange) serveQuery(name string) error {
 		x.c.Response().Header()[echo.HeaderAllow] = headerAllowPost
 		return x.refuse(v11, fn, errNotQuery)
 	}
-	x.asked, x.askedBad = x.rpc.askedTimeout(x.c.Request())
 	var data []byte
 	switch values := x.c.Request().URL.Query()["data"]; len(values) {
 	case 0:
@@ -186,15 +181,6 @@ func checkData(b []byte, maxDepth int) ([]byte, *Error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-// functionMethodNotAllowed answers the other methods at a function's URL.
-func functionMethodNotAllowed(rpc *RPC) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Response().Header()[echo.HeaderAllow] = headerAllowQuery
-		x := exchange{rpc: rpc, c: c}
-		return x.refuse(v11, nil, errMethod)
-	}
 }
 
 // etagMatches reports whether an If-None-Match header names tag (or is
