@@ -31,16 +31,18 @@ export function batcher(post: (body: string) => Promise<Reply>, max: number): Ba
     const reply = post(items[1] ? `[${items.map((x) => x[0])}]` : items[0][0]);
     items.forEach(([body, resolve], i) =>
       resolve(
-        reply.then((r) => {
-          const [status, json, after] = r;
-          if (!items[1]) return r;
-          if (Array.isArray(json)) return [json[i]?.status || status, json[i], after];
-          const m = json?.message;
-          const n = status == 413 ? +(/^Batch has more than (\d+) /.exec(m) || [])[1] : status == 400 && m == "Request must be a JSON object." ? 1 : 0;
-          if (!n) return r;
-          b.max = n;
-          return post(body);
-        }),
+        // a call alone gets the reply as it is
+        !items[1]
+          ? reply
+          : reply.then((r) => {
+              const [status, json, after] = r;
+              if (Array.isArray(json)) return [json[i]?.status || status, json[i], after];
+              const m = json?.message;
+              const n = status == 413 ? +(/^Batch has more than (\d+) /.exec(m) || [])[1] : status == 400 && m == "Request must be a JSON object." ? 1 : 0;
+              if (!n) return r;
+              b.max = n;
+              return post(body);
+            }),
       ),
     );
   };

@@ -3,10 +3,9 @@
 // the client attached), whose default endpoint is the instance that served
 // the script. It also loads where there is no document, as in a Web Worker
 // (importScripts), with no default endpoint.
-import { wrpc, weerpc, call, stream, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
-
-const src = typeof document < "u" && (document.currentScript as HTMLScriptElement | null)?.src;
-if (typeof src == "string") setDefaultEndpoint(src.replace(/\/client\.js([?#].*)?$/, ""));
+import { wrpc, call, stream, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
 
 const g: any = globalThis;
-g.wrpc = g.weerpc = Object.assign(wrpc, { wrpc, weerpc, call, stream, createClient, setDefaultEndpoint, WrpcError });
+const src: string | undefined = g.document?.currentScript?.src;
+if (src) setDefaultEndpoint(src.replace(/\/client\.js([?#].*)?$/, ""));
+g.wrpc = g.weerpc = Object.assign(wrpc, { wrpc, weerpc: wrpc, call, stream, createClient, setDefaultEndpoint, WrpcError });

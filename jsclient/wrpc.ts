@@ -1,6 +1,7 @@
 // The wrpc browser client: builds weeRPC request bodies and calls the
-// functions of an echorpc (or Flask-RPC) instance. No dependencies; runs in
-// current browsers and in Node 20+.
+// functions of an echorpc (or Flask-RPC) instance. No dependencies; runs
+// where AbortSignal.any does: Chrome 116+, Firefox 124+, Safari 17.4+ and
+// Node 20.3+.
 import { batcher, type Reply } from "./batch.js";
 
 /** A weeRPC dialect: 1.1 (key "weerpc", the default) or 1.0 (key "wrpc"). */
@@ -12,7 +13,11 @@ export interface CallOptions {
   endpoint?: string;
   /** Aborts the call. */
   signal?: AbortSignal;
-  /** Milliseconds before the call is abandoned; also sent to the server as its deadline. */
+  /**
+   * Milliseconds before the call is abandoned; also sent to the server as its
+   * deadline. It (and every stream) uses AbortSignal.any, with no fallback:
+   * Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+.
+   */
   timeout?: number;
   /** Extra request headers. */
   headers?: Record<string, string>;
@@ -34,9 +39,9 @@ export interface CallOptions {
    * It falls back to POST when the URL would be longer than maxUrl, when the
    * name is not URL-safe (letters, digits, _ and -), when the manifest is
    * not loaded, and when the call is batched (a call that says get itself
-   * goes alone). Default false. Calls without a client never use GET. Only
-   * in the ES module build (client.mjs, the npm package): the script build
-   * (client.js) ignores it, to stay small, and POSTs.
+   * goes alone). Default false. Calls without a client never use GET. Both
+   * builds have it: the script (client.js) and the ES module (client.mjs,
+   * the npm package).
    */
   get?: boolean;
   /** The longest URL (in characters, as built from the endpoint) that get uses; a longer call is POSTed. Default 2000. */
@@ -108,12 +113,8 @@ export class WrpcError extends Error {
   declare readonly errors: FieldError[];
   constructor(message: string, status: number, data: unknown, fn: string) {
     super(message);
-    this.name = "WrpcError";
-    this.status = status;
-    this.data = data;
-    this.function = fn;
     const e = status == 400 && (data as any)?.errors;
-    this.errors = Array.isArray(e) ? e : [];
+    Object.assign(this, { name: "WrpcError", status, data, function: fn, errors: Array.isArray(e) ? e : [] });
   }
 }
 
@@ -151,21 +152,16 @@ export interface Client<A = any> {
  * fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: wrpc(fn, data)}).
  */
 export function wrpc(fn: string, data?: unknown, version: Version = 1.1): string {
-  const v = String(version);
-  if (v !== "1.1" && v !== "1" && v !== "1.0") {
-    throw new Error(`wrpc: unknown weeRPC version ${v} (use 1.1 or 1.0)`);
-  }
-  const body = `"function":${JSON.stringify(fn)},"data":${JSON.stringify(data === undefined ? null : data)}}`;
-  return v === "1.1" ? `{"weerpc":1.1,${body}` : `{"wrpc":1.0,${body}`;
+  const v = "" + version;
+  if (!/^1(\.[01])?$/.test(v)) throw new Error(`wrpc: unknown weeRPC version ${v} (use 1.1 or 1.0)`);
+  return `{${v == "1.1" ? '"weerpc":1.1' : '"wrpc":1.0'},"function":${json(fn)},"data":${json(data)}}`;
 }
+
+// json is JSON.stringify, with null for undefined.
+const json = (x: unknown) => JSON.stringify(x ?? null);
 
 /** The same as wrpc, under the name Flask-RPC's JS library used. */
 export const weerpc = wrpc;
-
-// WRPC_GET is true in the ES module build and false in the script-tag one,
-// whose size budget GET does not fit: there the get option is ignored, and
-// every call is a POST (see build/main.go).
-declare const WRPC_GET: boolean;
 
 let defaultEndpoint = "";
 
@@ -189,12 +185,8 @@ function settle(fn: string, [status, x]: Reply): any {
 async function post(url: string | undefined, body: string | undefined, o: CallOptions): Promise<Reply> {
   if (!url) return [0, "has no endpoint (set options.endpoint)"];
   const headers: Record<string, string> = { Accept: "application/json", ...(body && { "Content-Type": "application/json" }), ...o.headers };
-  const signals: AbortSignal[] = [];
-  if (o.signal) signals.push(o.signal);
-  if (o.timeout) {
-    headers["Wrpc-Timeout-Ms"] = "" + Math.ceil(o.timeout); // at least 1 for any timeout > 0
-    signals.push(AbortSignal.timeout(o.timeout));
-  }
+  const t = o.timeout;
+  if (t) headers["Wrpc-Timeout-Ms"] = "" + Math.ceil(t); // at least 1 for any timeout > 0
   let res: Response;
   try {
     res = await fetch(url, {
@@ -202,7 +194,7 @@ async function post(url: string | undefined, body: string | undefined, o: CallOp
       headers,
       body,
       credentials: o.credentials, // fetch's default is "same-origin"
-      signal: signals[1] ? anySignal(signals) : signals[0],
+      signal: t ? anySignal(o.signal, t) : o.signal,
     });
   } catch (err) {
     return [0, why(err, o)];
@@ -210,13 +202,8 @@ async function post(url: string | undefined, body: string | undefined, o: CallOp
   const s = res.status, ra = res.headers.get("Retry-After");
   // a stream that started: its body is read by stream
   if (res.headers.get("Content-Type")?.startsWith("text/event-stream")) return [s, res];
-  let json: unknown;
-  try {
-    json = await res.json();
-  } catch {
-    // not JSON: settle reports it
-  }
-  return [s, json, ra && (s == 429 || s == 503) ? (isNaN(+ra) ? Date.parse(ra) - Date.now() : +ra * 1000) : -1];
+  // JSON that does not parse is undefined: settle reports it
+  return [s, await res.json().catch(() => {}), ra && (s == 429 || s == 503) ? (+ra >= 0 ? +ra * 1000 : Date.parse(ra) - Date.now()) : -1];
 }
 
 // why says why a fetch, or the read of its body, failed.
@@ -225,26 +212,20 @@ function why(err: any, o: CallOptions): string {
   return name == "TimeoutError" ? `timed out after ${o.timeout} ms` : name == "AbortError" ? "aborted" : `network error: ${err?.message}`;
 }
 
-// anySignal aborts when any of signals does (AbortSignal.any where it exists).
-function anySignal(signals: AbortSignal[]): AbortSignal {
-  const any = (AbortSignal as any).any;
-  if (any) return any(signals);
-  const c = new AbortController();
-  for (const s of signals) {
-    if (s.aborted) c.abort(s.reason);
-    s.addEventListener("abort", () => c.abort(s.reason), { once: true });
-  }
-  return c.signal;
-}
+// anySignal aborts when signal (if any) does, when the timeout of t ms (if
+// any) runs out, or when another does: AbortSignal.any, so the client needs
+// Chrome 116+, Firefox 124+, Safari 17.4+ or Node 20.3+.
+const anySignal = (signal: AbortSignal | undefined, t: number | undefined, other?: AbortSignal) =>
+  AbortSignal.any([signal, t && AbortSignal.timeout(t), other].filter(Boolean) as AbortSignal[]);
 
 // run is the one send-and-retry loop of every call, single or batched: it
-// sends body with send, and sends it again while the reply is a failure on
-// the way (no reply, 429, 502, 503, 504), the call is idempotent, and the
+// sends the call with send, and sends it again while the reply is a failure
+// on the way (no reply, 429, 502, 503, 504), the call is idempotent, and the
 // retry policy allows. The wait is Retry-After when a 429 or 503 gives it,
 // else exponential backoff with full jitter; never under 10 ms.
-async function run(fn: string, body: string, o: CallOptions, send: (body: string) => Promise<Reply>): Promise<any> {
+async function run(fn: string, o: CallOptions, send: () => Promise<Reply>): Promise<any> {
   for (let attempt = 1, start = Date.now(); ; attempt++) {
-    const reply = await send(body);
+    const reply = await send();
     const wait = backoff(o, o.idempotent, reply, attempt, start);
     if (wait < 0) return settle(fn, reply);
     await sleep(wait);
@@ -278,7 +259,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * it fails on the way; any other call is sent once.
  */
 export async function call<T = any>(fn: string, data?: unknown, options: CallOptions = {}): Promise<T> {
-  return run(fn, wrpc(fn, data, options.version), options, (body) => post(options.endpoint || defaultEndpoint, body, options));
+  const body = wrpc(fn, data, options.version);
+  return run(fn, options, () => post(options.endpoint || defaultEndpoint, body, options));
 }
 
 /**
@@ -305,11 +287,12 @@ export async function call<T = any>(fn: string, data?: unknown, options: CallOpt
  * the client's own status-0 "timed out" if that fires first). Headers,
  * credentials, endpoint and version are as for a call; see StreamOptions for
  * resume. An event's data is read as one line, as echorpc writes it; data
- * that is not JSON counts as a broken connection.
+ * that is not JSON counts as a broken connection. A stream needs
+ * AbortSignal.any (Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+).
  */
 export async function* stream<T = any>(fn: string, data?: unknown, options: StreamOptions = {}): AsyncGenerator<T, void, undefined> {
   const { timeout, resume } = options, body = wrpc(fn, data, options.version), start = Date.now(), c = new AbortController();
-  const signal = anySignal([c.signal, options.signal, timeout && AbortSignal.timeout(timeout)].filter(Boolean) as AbortSignal[]);
+  const signal = anySignal(options.signal, timeout, c.signal);
   let last: string | undefined, t0 = start;
   try {
     for (let tries = 1; ; tries++) {
@@ -365,12 +348,9 @@ export async function* stream<T = any>(fn: string, data?: unknown, options: Stre
   }
 }
 
-// getURL is the URL of a GET of fn with data at endpoint, with endpoint's
-// query: /rpc/?a=1#x, f and [1] give /rpc/f?a=1&data=%5B1%5D.
-function getURL(endpoint: string, fn: string, data: unknown): string {
-  const url = endpoint.replace(/\/?(\?[^#]*)?(#.*)?$/, "/" + fn + "$1");
-  return url + (/\?/.test(url) ? "&" : "?") + "data=" + encodeURIComponent(JSON.stringify(data ?? null));
-}
+// at is the URL of name under endpoint, with endpoint's query: /rpc/?a=1#x
+// and f give /rpc/f?a=1.
+const at = (endpoint: string, name: string) => endpoint.replace(/\/?(\?[^#]*)?(#.*)?$/, "/" + name + "$1");
 
 /**
  * Returns a client of the instance at endpoint.
@@ -386,8 +366,7 @@ function getURL(endpoint: string, fn: string, data: unknown): string {
  * With manifest, the client GETs endpoint/manifest.json at once, with its
  * headers and credentials, to learn which functions are idempotent or
  * queries and the server's maxBatch; calls wait for it. With get too, the
- * calls of queries that go alone are GETs (see CallOptions.get; only in the
- * ES module build, client.mjs: the script, client.js, always POSTs).
+ * calls of queries that go alone are GETs (see CallOptions.get).
  * If that fails, client.ready rejects with a WrpcError (status 0 without a
  * reply) and the client goes on without the manifest: only calls that say
  * idempotent:true are retried, batches keep the client's own maximum (with
@@ -396,11 +375,10 @@ function getURL(endpoint: string, fn: string, data: unknown): string {
 export function createClient<A = any>(endpoint: string, defaults: ClientOptions = {}): Client<A> {
   const { batch, manifest, ...base } = defaults;
   const o0: CallOptions = { ...base, endpoint };
-  const b = batcher((body) => post(endpoint, body, o0), batch ? (batch === true ? 10 : batch.max || 10) : 1);
+  const b = batcher((body) => post(endpoint, body, o0), batch ? (batch as { max?: number }).max || 10 : 1);
   // the manifest's functions, by name
   const fns: Record<string, { idempotent?: boolean; query?: boolean }> = {};
-  // endpoint/manifest.json, with endpoint's query: /rpc/?a=1#x is /rpc/manifest.json?a=1
-  const url = endpoint.replace(/\/?(\?[^#]*)?(#.*)?$/, "/manifest.json$1");
+  const url = at(endpoint, "manifest.json");
   const ready = manifest
     ? post(url, undefined, o0).then(([status, m]) => {
         if (status != 200 || !Array.isArray(m?.functions)) {
@@ -420,15 +398,16 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
       o.idempotent ??= fns[fn]?.idempotent;
       const body = wrpc(fn, data, o.version);
       const { signal, timeout, headers, credentials } = options;
-      if (options.batch === false || signal || timeout || headers || credentials || options.endpoint || (WRPC_GET && (options.get || b.max < 2))) {
-        if (WRPC_GET) {
-          // alone: a query by GET when asked, if its URL is short enough
-          const u = o.get && fns[fn]?.query && /^[\w-]+$/.test(fn) && getURL(o.endpoint || endpoint, fn, data);
-          if (u && u.length <= (o.maxUrl || 2000)) return run(fn, body, o, () => post(u, undefined, o));
-        }
-        return run(fn, body, o, (body) => post(o.endpoint || endpoint, body, o));
+      if (options.batch === false || signal || timeout || headers || credentials || options.endpoint || options.get || b.max < 2) {
+        // alone: a query by GET when asked (endpoint/fn?data=..., with the
+        // endpoint's query), if its URL is short enough
+        const url = o.endpoint || endpoint;
+        let u = (o.get && fns[fn]?.query && /^[\w-]+$/.test(fn) && at(url, fn)) as string; // or falsy: no GET
+        u &&= u + (/\?/.test(u) ? "&" : "?") + "data=" + encodeURIComponent(json(data));
+        const get = u && u.length <= (o.maxUrl || 2000);
+        return run(fn, o, () => post(get ? u : url, get ? undefined : body, o));
       }
-      return run(fn, body, o, b.add);
+      return run(fn, o, () => b.add(body));
     },
     stream: (fn: string, data: unknown, options?: StreamOptions): AsyncGenerator<any, void, undefined> => stream(fn, data, { ...o0, ...options }),
   };

@@ -6,7 +6,11 @@ export interface CallOptions {
     endpoint?: string;
     /** Aborts the call. */
     signal?: AbortSignal;
-    /** Milliseconds before the call is abandoned; also sent to the server as its deadline. */
+    /**
+     * Milliseconds before the call is abandoned; also sent to the server as its
+     * deadline. It (and every stream) uses AbortSignal.any, with no fallback:
+     * Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+.
+     */
     timeout?: number;
     /** Extra request headers. */
     headers?: Record<string, string>;
@@ -28,9 +32,9 @@ export interface CallOptions {
      * It falls back to POST when the URL would be longer than maxUrl, when the
      * name is not URL-safe (letters, digits, _ and -), when the manifest is
      * not loaded, and when the call is batched (a call that says get itself
-     * goes alone). Default false. Calls without a client never use GET. Only
-     * in the ES module build (client.mjs, the npm package): the script build
-     * (client.js) ignores it, to stay small, and POSTs.
+     * goes alone). Default false. Calls without a client never use GET. Both
+     * builds have it: the script (client.js) and the ES module (client.mjs,
+     * the npm package).
      */
     get?: boolean;
     /** The longest URL (in characters, as built from the endpoint) that get uses; a longer call is POSTed. Default 2000. */
@@ -182,7 +186,8 @@ export declare function call<T = any>(fn: string, data?: unknown, options?: Call
  * the client's own status-0 "timed out" if that fires first). Headers,
  * credentials, endpoint and version are as for a call; see StreamOptions for
  * resume. An event's data is read as one line, as echorpc writes it; data
- * that is not JSON counts as a broken connection.
+ * that is not JSON counts as a broken connection. A stream needs
+ * AbortSignal.any (Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+).
  */
 export declare function stream<T = any>(fn: string, data?: unknown, options?: StreamOptions): AsyncGenerator<T, void, undefined>;
 /**
@@ -199,8 +204,7 @@ export declare function stream<T = any>(fn: string, data?: unknown, options?: St
  * With manifest, the client GETs endpoint/manifest.json at once, with its
  * headers and credentials, to learn which functions are idempotent or
  * queries and the server's maxBatch; calls wait for it. With get too, the
- * calls of queries that go alone are GETs (see CallOptions.get; only in the
- * ES module build, client.mjs: the script, client.js, always POSTs).
+ * calls of queries that go alone are GETs (see CallOptions.get).
  * If that fails, client.ready rejects with a WrpcError (status 0 without a
  * reply) and the client goes on without the manifest: only calls that say
  * idempotent:true are retried, batches keep the client's own maximum (with
