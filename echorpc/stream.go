@@ -130,9 +130,9 @@ type eventWriter struct {
 	rc      *http.ResponseController
 	cancel  context.CancelCauseFunc
 	pinging atomic.Bool // a ping is on its way
-	opener  *time.Timer // starts a stream that sends nothing at first
 
 	mu      sync.Mutex
+	opener  *time.Timer // starts a stream that sends nothing at first
 	rb      *replyBuffer
 	seq     int
 	items   int
@@ -148,7 +148,9 @@ func newEventWriter(c echo.Context, env callEnv) *eventWriter {
 	c.SetRequest(r.WithContext(ctx))
 	w := &eventWriter{c: c, key: r, env: env, rc: http.NewResponseController(c.Response().Writer), cancel: cancel, last: time.Now()}
 	env.rpc.streams.track(w, env.rpc.config.StreamPing)
+	w.mu.Lock()
 	w.opener = time.AfterFunc(streamStartDelay, w.open)
+	w.mu.Unlock()
 	return w
 }
 
@@ -178,6 +180,7 @@ func (w *eventWriter) start() {
 		return
 	}
 	w.started = true
+	w.opener.Stop() // no need to open it any more
 	h := w.c.Response().Header()
 	h[echo.HeaderContentType] = headerEventStream
 	h[echo.HeaderCacheControl] = headerCacheNoStore
@@ -317,8 +320,8 @@ func (w *eventWriter) end(err error) Result {
 
 // close ends the stream's bookkeeping, also when the handler panicked.
 func (w *eventWriter) close() {
-	w.opener.Stop()
 	w.mu.Lock()
+	w.opener.Stop()
 	w.done = true
 	w.mu.Unlock()
 	w.env.rpc.streams.untrack(w.key)
