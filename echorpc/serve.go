@@ -61,11 +61,17 @@ func (rpc *RPC) serve(c echo.Context) error {
 	if failure != nil {
 		return x.refuse(v11, nil, failure)
 	}
-	v, res := x.run(&req, false)
-	if c.Response().Committed {
-		return nil // the function wrote its own response
+	return x.reply(&req)
+}
+
+// reply runs one request and sends its envelope, unless the function wrote
+// its own response (or streamed).
+func (x *exchange) reply(req *request) error {
+	v, res := x.run(req, false)
+	if x.c.Response().Committed {
+		return nil
 	}
-	return writeEnvelope(c, v, &res)
+	return writeEnvelope(x.c, v, &res)
 }
 
 // admit runs the checks that come before the body is parsed, in Flask-RPC's
@@ -129,7 +135,7 @@ func (x *exchange) serveBatch(body []byte) error {
 		rb.appendEnvelope(x.c, v, &res, true)
 	}
 	rb.buf.WriteByte(']')
-	return writeJSON(x.c, http.StatusOK, rb.buf.Bytes())
+	return writeJSON(x.c, http.StatusOK, headerNoStore, rb.buf.Bytes())
 }
 
 // run takes one parsed request (a batch item when inBatch) through decode,
@@ -350,16 +356,17 @@ func writeEnvelope(c echo.Context, v dialect, res *Result) error {
 	rb := getReplyBuffer()
 	defer rb.free()
 	status := rb.appendEnvelope(c, v, res, false)
-	return writeJSON(c, status, rb.buf.Bytes())
+	return writeJSON(c, status, headerNoStore, rb.buf.Bytes())
 }
 
-// writeJSON sends a JSON reply with the route's headers.
-func writeJSON(c echo.Context, status int, body []byte) error {
+// writeJSON sends a JSON reply with the route's headers and cacheControl
+// (no-store but for a query's success).
+func writeJSON(c echo.Context, status int, cacheControl []string, body []byte) error {
 	res := c.Response()
 	h := res.Header()
 	h[echo.HeaderContentType] = headerJSON
 	h[echo.HeaderXContentTypeOptions] = headerNoSniff
-	h[echo.HeaderCacheControl] = headerNoStore
+	h[echo.HeaderCacheControl] = cacheControl
 	res.WriteHeader(status)
 	_, err := res.Write(body)
 	return err

@@ -112,13 +112,12 @@ func acceptsEventStream(r *http.Request) bool {
 }
 
 var (
-	errNotEventStream  = &Error{Status: http.StatusNotAcceptable, Message: "This function streams: call it with Accept: text/event-stream."}
-	errStreamInBatch   = &Error{Status: http.StatusBadRequest, Message: "A streaming function cannot be a batch item."}
-	errTooManyStreams  = &Error{Status: http.StatusServiceUnavailable, Message: "Too many open streams: try again later."}
-	errStreamStalled   = errors.New("echorpc: the caller stopped reading the stream")
-	headerEventStream  = []string{"text/event-stream"}
-	headerNoBuffering  = []string{"no"}
-	headerCacheNoStore = []string{"no-store"}
+	errNotEventStream = &Error{Status: http.StatusNotAcceptable, Message: "This function streams: call it with Accept: text/event-stream."}
+	errStreamInBatch  = &Error{Status: http.StatusBadRequest, Message: "A streaming function cannot be a batch item."}
+	errTooManyStreams = &Error{Status: http.StatusServiceUnavailable, Message: "Too many open streams: try again later."}
+	errStreamStalled  = errors.New("echorpc: the caller stopped reading the stream")
+	headerEventStream = []string{"text/event-stream"}
+	headerNoBuffering = []string{"no"}
 )
 
 // eventWriter writes one stream's events; send (from the handler) and the
@@ -183,7 +182,7 @@ func (w *eventWriter) start() {
 	w.opener.Stop() // no need to open it any more
 	h := w.c.Response().Header()
 	h[echo.HeaderContentType] = headerEventStream
-	h[echo.HeaderCacheControl] = headerCacheNoStore
+	h[echo.HeaderCacheControl] = headerNoStore
 	h["X-Accel-Buffering"] = headerNoBuffering
 	h[echo.HeaderXContentTypeOptions] = headerNoSniff
 	w.c.Response().WriteHeader(http.StatusOK)

@@ -81,11 +81,7 @@ func (rpc *RPC) serveFunction(c echo.Context) error {
 		return x.refuse(v11, nil, failure)
 	}
 	req := functionRequest(name, data)
-	v, res := x.run(&req, false)
-	if c.Response().Committed {
-		return nil
-	}
-	return writeEnvelope(c, v, &res)
+	return x.reply(&req)
 }
 
 // functionRequest is the weeRPC request that a function's URL stands for.
@@ -133,24 +129,21 @@ func (x *exchange) serveQuery(name string) error {
 	defer rb.free()
 	status := rb.appendEnvelope(x.c, v, &res, false)
 	if status != http.StatusOK || !res.OK {
-		return writeJSON(x.c, status, rb.buf.Bytes())
+		return writeJSON(x.c, status, headerNoStore, rb.buf.Bytes())
 	}
 	sum := sha256.Sum256(rb.buf.Bytes())
 	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
 	h := x.c.Response().Header()
 	h["Etag"] = []string{etag}
-	h[echo.HeaderCacheControl] = []string{fn.cacheControl(&x.rpc.rules)}
-	if len(x.rpc.rules.session) > 0 || len(fn.rules.session) > 0 {
+	if fn.sessionGuarded(&x.rpc.rules) {
 		h[echo.HeaderVary] = []string{"Cookie"}
 	}
+	cacheControl := []string{fn.cacheControl(&x.rpc.rules)}
 	if inm := x.c.Request().Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+		h[echo.HeaderCacheControl] = cacheControl
 		return x.c.NoContent(http.StatusNotModified)
 	}
-	h[echo.HeaderContentType] = headerJSON
-	h[echo.HeaderXContentTypeOptions] = headerNoSniff
-	x.c.Response().WriteHeader(http.StatusOK)
-	_, err := x.c.Response().Write(rb.buf.Bytes())
-	return err
+	return writeJSON(x.c, http.StatusOK, cacheControl, rb.buf.Bytes())
 }
 
 // cacheControl is a query's Cache-Control: "no-store" without a max age,
@@ -160,10 +153,16 @@ func (fn *function) cacheControl(instance *rules) string {
 		return "no-store"
 	}
 	scope := "public"
-	if len(instance.session) > 0 || len(fn.rules.session) > 0 {
+	if fn.sessionGuarded(instance) {
 		scope = "private"
 	}
 	return scope + ", max-age=" + strconv.Itoa(int(fn.maxAge/time.Second))
+}
+
+// sessionGuarded reports whether a session rule, the instance's or the
+// function's, guards fn: its answers differ by caller.
+func (fn *function) sessionGuarded(instance *rules) bool {
+	return len(instance.session) > 0 || len(fn.rules.session) > 0
 }
 
 // checkData checks a function URL's data (a request body, or the data
