@@ -203,6 +203,13 @@ func runRedis(t *testing.T, bin string, port int) (*proc, string) {
 // cluster belongs to nobody and runs as nobody.
 func startPostgres(t *testing.T, binDir string) string {
 	t.Helper()
+	_, url := runPostgres(t, binDir)
+	return url
+}
+
+// runPostgres is startPostgres that also returns the postmaster.
+func runPostgres(t *testing.T, binDir string) (*proc, string) {
+	t.Helper()
 	// Not t.TempDir: its parent is private to root, and nobody must reach
 	// the cluster's folder.
 	dir, err := os.MkdirTemp("", "wrpc-fleet-pg-")
@@ -249,7 +256,38 @@ func startPostgres(t *testing.T, binDir string) string {
 		defer cancel()
 		return db.PingContext(ctx)
 	})
-	return url
+	return p, url
+}
+
+// signalTree sends sig to the process pid and to all its descendants (a
+// postmaster's backends are processes of their own).
+func signalTree(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	children := map[int][]int{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		fields := strings.Fields(rest)
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+		children[ppid] = append(children[ppid], child)
+	}
+	var walk func(int)
+	walk = func(p int) {
+		require.NoError(t, syscall.Kill(p, sig), "signal %v to %d", sig, p)
+		for _, c := range children[p] {
+			walk(c)
+		}
+	}
+	walk(pid)
 }
 
 // waitFor retries ready until it succeeds, the process exits, or timeout.
@@ -344,15 +382,15 @@ probe:
 	assert.Equal(t, "delete", next().Op)
 }
 
-// A Redis that stops answering costs a call one bounded wait, and the
-// caller hears of it. Paused (SIGSTOP): a session call answers 503 with
+// A Redis or PostgreSQL that stops answering costs a call one bounded
+// wait, and the caller hears of it. Paused (SIGSTOP): a session call answers 503 with
 // Retry-After within 2 s, and create within 2 s too, its write done (only
 // its announcement is lost); the open changes streams end with a 503
 // error event once the subscription's PING goes unanswered, and a stream
 // opened then is refused 503, not opened to hear nothing. Killed: the
 // streams end at once, the same way. Each time, once Redis is back, the
 // streams see the writes again.
-func TestFleetRedisOutage(t *testing.T) {
+func TestFleetOutages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Redis, PostgreSQL and the example")
 	}
@@ -392,6 +430,42 @@ func TestFleetRedisOutage(t *testing.T) {
 		assert.Equal(t, 200, res.Status, "the session is there again: %v", res.Message)
 		res, _, _ = timedPost(t, a.url+"/rpc/clients", "read", fmt.Sprintf(`{"client_id":%d}`, created.ClientID))
 		assert.True(t, res.OK, "the create made while Redis was paused is stored")
+	})
+
+	// PostgreSQL paused, postmaster and backends: a call waits at most
+	// storeTimeout, and is answered 503 with Retry-After. The example's
+	// session calls do not touch it.
+	t.Run("postgres paused", func(t *testing.T) {
+		pg, pgURL := runPostgres(t, pgBin)
+		_, redisURL := runRedis(t, redisBin, freePort(t))
+		a := startExample(t, bin, "instance A", env, "-redis", redisURL, "-db", pgURL)
+		created := assertCreated(t, a.url, "before the pause")
+		cookie := fleetLogin(t, a.url)
+
+		pid := pg.cmd.Process.Pid
+		signalTree(t, pid, syscall.SIGSTOP)
+		t.Cleanup(func() { signalTree(t, pid, syscall.SIGCONT) })
+		id := fmt.Sprintf(`{"client_id":%d}`, created.ClientID)
+		for _, call := range []struct{ function, data string }{
+			{"create", `{"name":"while PostgreSQL is paused"}`},
+			{"list", ""},
+		} {
+			start := time.Now()
+			r, _, h := timedPost(t, a.url+"/rpc/clients", call.function, call.data)
+			took := time.Since(start)
+			assert.Less(t, took, storeTimeout+time.Second, "%s answered after %s", call.function, took)
+			assert.Equal(t, 503, r.Status, "%s: %v", call.function, r.Message)
+			assert.Equal(t, msg("The database is not answering: try again shortly."), r.Message, call.function)
+			assert.Equal(t, retryAfter, h.Get("Retry-After"), call.function)
+		}
+		r, _, _ := timedPost(t, a.url+"/rpc/auth", "session", "", cookie)
+		assert.True(t, r.OK, "sessions live in Redis: %v", r.Message)
+
+		signalTree(t, pid, syscall.SIGCONT)
+		require.Eventually(t, func() bool {
+			r, _, _ := timedPost(t, a.url+"/rpc/clients", "read", id)
+			return r.OK
+		}, 10*time.Second, 100*time.Millisecond, "reads work again once PostgreSQL is back")
 	})
 
 	t.Run("killed", func(t *testing.T) {
