@@ -320,30 +320,22 @@ func countdownRange(n int) *echorpc.Error {
 	if n > 100 {
 		rule, param = "max", "100"
 	}
-	return &echorpc.Error{Status: http.StatusBadRequest, Message: "Invalid data: n must be from 1 to 100.",
-		Data: map[string]any{"errors": []fieldError{{Path: "", Rule: rule, Param: param, Message: "must be from 1 to 100"}}}}
-}
-
-// fieldError is a field error, in the order of echorpc's own.
-type fieldError struct {
-	Path    string `json:"path"`
-	Rule    string `json:"rule"`
-	Param   string `json:"param,omitempty"`
-	Message string `json:"message"`
+	e := echorpc.InvalidData(echorpc.FieldError{Rule: rule, Param: param, Message: "must be from 1 to 100"})
+	e.Message = "Invalid data: n must be from 1 to 100." // the data is n
+	return e
 }
 
 // checkCountdown refuses countdown's data outside 1..100 before the stream
-// starts: an interceptor runs before the handler, and a Result it returns
-// without calling next is answered as a call's envelope, with its status
-// (400), not as an error event after a 200. Data that is not an integer
-// goes on to the handler, which echorpc refuses before it runs (400, "must
-// be an integer").
+// starts: an interceptor runs before the handler, and the *Error it
+// returns without calling next is answered as a call's error, with its
+// status (400), not as an error event after a 200. Data that is not an
+// integer goes on to the handler, which echorpc refuses before it runs
+// (400, "must be an integer").
 func checkCountdown(next echorpc.CallFunc) echorpc.CallFunc {
 	return func(c echo.Context, call echorpc.Call) echorpc.Result {
 		var n int
 		if !call.Rejected && json.Unmarshal(call.Data, &n) == nil && (n < 1 || n > 100) {
-			e := countdownRange(n)
-			return echorpc.Result{Status: e.Status, Response: echorpc.Response{Message: e.Message, Data: e.Data}}
+			return echorpc.Result{Err: countdownRange(n)}
 		}
 		return next(c, call)
 	}

@@ -108,13 +108,23 @@ func answerOutages(next echorpc.CallFunc) echorpc.CallFunc {
 		}
 		if e := outageOf(c, call, &res); e != nil {
 			c.Logger().Warnf("%s %s: %v", call.Instance, call.Function, e)
-			res = echorpc.Result{Status: http.StatusServiceUnavailable, Response: echorpc.Response{Message: e.message()}}
+			res = echorpc.Result{Err: &echorpc.Error{Status: http.StatusServiceUnavailable, Message: e.message()}, Items: res.Items}
 		}
-		if res.Status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
+		if statusOf(res) == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", retryAfter)
 		}
 		return res
 	}
+}
+
+// statusOf is the status res will be answered with, as far as an
+// interceptor needs it: an *echorpc.Error in Err answers with its own.
+func statusOf(res echorpc.Result) int {
+	var e *echorpc.Error
+	if errors.As(res.Err, &e) {
+		return e.Status
+	}
+	return res.Status
 }
 
 // outageOf is the outage a call met, or nil.
