@@ -453,6 +453,7 @@ func TestFleetOutages(t *testing.T) {
 			start := time.Now()
 			r, _, h := timedPost(t, a.url+"/rpc/clients", call.function, call.data)
 			took := time.Since(start)
+			t.Logf("%s: %d in %s", call.function, r.Status, took.Round(time.Millisecond))
 			assert.Less(t, took, storeTimeout+time.Second, "%s answered after %s", call.function, took)
 			assert.Equal(t, 503, r.Status, "%s: %v", call.function, r.Message)
 			assert.Equal(t, msg("The database is not answering: try again shortly."), r.Message, call.function)
@@ -535,6 +536,7 @@ func assertUnavailable(t *testing.T, url, function, data, message string, cookie
 	start := time.Now()
 	r, set, h := timedPost(t, url, function, data, cookies...)
 	took := time.Since(start)
+	t.Logf("%s %s: %d in %s", url, function, r.Status, took.Round(time.Millisecond))
 	assert.Less(t, took, outageBound, "%s %s answered after %s", url, function, took)
 	assert.Equal(t, 503, r.Status, "%s %s: %v", url, function, r.Message)
 	assert.False(t, r.OK)
@@ -549,6 +551,7 @@ func assertCreated(t *testing.T, url, name string) Client {
 	start := time.Now()
 	r, _, _ := timedPost(t, url+"/rpc/clients", "create", `{"name":"`+name+`"}`)
 	took := time.Since(start)
+	t.Logf("create: %d in %s", r.Status, took.Round(time.Millisecond))
 	assert.Less(t, took, outageBound, "create answered after %s", took)
 	require.True(t, r.OK, "create: %d %v", r.Status, r.Message)
 	var c Client
@@ -670,6 +673,7 @@ func (s *changesReader) assertEnds(t *testing.T, message string, deadline time.T
 			assert.Equal(t, 503, e.Status, name)
 			assert.Equal(t, message, e.Message, name)
 			assert.False(t, s.endedAt.After(deadline), "%s ended %s after the deadline", name, s.endedAt.Sub(deadline))
+			t.Logf("%s ended %s before the deadline", name, deadline.Sub(s.endedAt).Round(time.Millisecond))
 		case <-timeout:
 			t.Fatalf("%s: still open 5 s after the deadline", name)
 		}
