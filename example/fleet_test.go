@@ -413,6 +413,7 @@ func TestFleetOutages(t *testing.T) {
 		paused := time.Now()
 
 		assertUnavailable(t, a.url+"/rpc/auth", "session", "", "The session store is not answering: try again shortly.", cookie)
+		assertUnavailable(t, a.url+"/rpc/admin", "add_numbers", "[1]", "The session store is not answering: try again shortly.", cookie)
 		assertUnavailable(t, a.url+"/rpc/auth/login", "login", "", "The session store is not answering: try again shortly.")
 		r, _ := assertUnavailable(t, a.url+"/rpc/auth", "logout", "", "The session store is not answering: try again shortly.", cookie)
 		assert.Empty(t, r, "logout keeps the cookie when it could not end the session")
