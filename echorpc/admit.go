@@ -31,7 +31,11 @@ func (x *exchange) admit(e *edge) ([]byte, *Error) {
 	if e.get {
 		return nil, nil
 	}
-	if !isJSON(r.Header.Get(echo.HeaderContentType)) {
+	ct := r.Header.Get(echo.HeaderContentType)
+	if e.files && isMultipart(ct) {
+		return nil, x.openParts() // the edge reads the parts (multipart.go)
+	}
+	if !isJSON(ct) {
 		return nil, errNotJSON
 	}
 	return readBody(x.c, x.rpc.config.BodyLimit)

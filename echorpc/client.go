@@ -122,9 +122,12 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 	if err != nil {
 		return err
 	}
-	body, err := d.callBody(function, data)
+	body, files, err := d.callBodyFiles(function, data)
 	if err != nil {
 		return fmt.Errorf("wrpc: encoding the data for %q: %w", function, err)
+	}
+	if files != nil { // a call with files: one try, streamed (client_files.go)
+		return c.sendFiles(ctx, d, function, body, files, out)
 	}
 	retry := c.Retry != nil && c.Idempotent[function]
 	var policy Retry
@@ -245,11 +248,17 @@ type clientReply struct {
 // an [*Error] (with the reply's status in rep too); a failure to send or
 // read is the transport's error.
 func (c *Client) send(ctx context.Context, body []byte) (rep clientReply, err error) {
-	req, err := c.newRequest(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
+	return c.post(ctx, bytes.NewReader(body), "application/json")
+}
+
+// post sends a call's body of a content type (JSON, or multipart with
+// files: see client_files.go) and reads its reply, as send does.
+func (c *Client) post(ctx context.Context, body io.Reader, mediaType string) (rep clientReply, err error) {
+	req, err := c.newRequest(ctx, http.MethodPost, c.Endpoint, body)
 	if err != nil {
 		return rep, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", mediaType)
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
 		req.Header.Set(TimeoutHeader, strconv.FormatInt(ms, 10))

@@ -14,6 +14,10 @@ type edge struct {
 	// decode turns the request's body (nil for get) into items, and picks
 	// the writer of their answers; a failure refuses the whole request.
 	decode func(x *exchange, body []byte) ([]item, writer, *Error)
+	// files is set when the edge also takes a multipart call with files
+	// (see multipart.go): admission then leaves the body to decode, which
+	// finds it in x.parts.
+	files bool
 }
 
 // The instance's edges:
@@ -22,14 +26,17 @@ type edge struct {
 //	POST Prefix/<name>     the function's data as the whole body
 //	GET  Prefix/<name>     a query's data as ?data=<URL-encoded JSON>; HEAD too
 var (
-	routeEdge    = &edge{decode: decodeRoute}
-	functionEdge = &edge{decode: decodeFunctionURL}
+	routeEdge    = &edge{decode: decodeRoute, files: true}
+	functionEdge = &edge{decode: decodeFunctionURL, files: true}
 	queryEdge    = &edge{get: true, decode: decodeQuery}
 )
 
 // decodeRoute reads POST Prefix: one envelope, or a batch when the body is
 // an array.
 func decodeRoute(x *exchange, body []byte) ([]item, writer, *Error) {
+	if x.parts != nil {
+		return decodeParts(x, true)
+	}
 	if isArray(body) {
 		return decodeBatch(x, body)
 	}
@@ -80,6 +87,9 @@ func (x *exchange) resolve(req *request) item {
 	if fn == nil {
 		return item{v: req.version, refused: errFunction}
 	}
+	if fn.download { // a file answer is sent at the function's URL only
+		return item{fn: fn, v: req.version, refused: x.errDownloadRoute(fn)}
+	}
 	return item{fn: fn, v: req.version, data: req.data}
 }
 
@@ -97,6 +107,9 @@ func (x *exchange) resolve(req *request) item {
 
 // decodeFunctionURL reads POST Prefix/<name>: the body is the data.
 func decodeFunctionURL(x *exchange, body []byte) ([]item, writer, *Error) {
+	if x.parts != nil {
+		return decodeParts(x, false)
+	}
 	fn := x.urlFunction(x.c)
 	if fn == nil {
 		return nil, nil, errFunction

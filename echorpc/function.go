@@ -143,7 +143,14 @@ func decodeInput[In any](c echo.Context, data []byte, env callEnv, validate bool
 	if env.strict {
 		strictIndex = 1
 	}
-	if err := jsonv2.Unmarshal(data, &in, decodeOptions[strictIndex]); err != nil {
+	opts := decodeOptions[strictIndex]
+	if env.fn != nil && env.fn.files {
+		opts = jsonv2.JoinOptions(opts, jsonv2.WithUnmarshalers(env.files.unmarshalers()))
+	}
+	if err := jsonv2.Unmarshal(data, &in, opts); err != nil {
+		if fe, ok := fileFieldErrors(err); ok {
+			return in, InvalidData(fe...)
+		}
 		return in, InvalidData(decodeError(err)...)
 	}
 	if !validate {
@@ -179,6 +186,7 @@ type callEnv struct {
 	dialect dialect // the request's, for a stream's envelopes
 	rpc     *RPC
 	fn      *function
+	files   *fileSet // a multipart call's files
 }
 
 // function is a registered function with what guards and wraps it.
@@ -200,6 +208,11 @@ type function struct {
 	// warned once the missing Validator has been logged.
 	validateTags bool
 	warned       sync.Once
+	// files is set when the input can hold a File (see files.go), with
+	// the limits of its uploads; download when the output is a File.
+	files      bool
+	fileLimits FileLimits
+	download   bool
 }
 
 // Option sets something for the functions registered in one call of
@@ -217,6 +230,7 @@ type scope struct {
 	timeout    time.Duration
 	doc        string
 	idempotent bool
+	files      *FileLimits // WithFiles
 }
 
 // WithSessionAuth requires, for these functions only, that the session's

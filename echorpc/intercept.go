@@ -44,8 +44,9 @@ type Call struct {
 	// when the stream has ended, with Result.Items the number of items sent.
 	Stream bool
 
-	refusal *Error  // why a Rejected call was refused
-	dialect dialect // the request's
+	refusal *Error   // why a Rejected call was refused
+	dialect dialect  // the request's
+	files   *fileSet // a multipart call's files
 }
 
 // Result is what a call produced.

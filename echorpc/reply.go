@@ -21,6 +21,9 @@ func writeEnvelope(x *exchange, items []item) error {
 		return nil
 	}
 	it := &items[0]
+	if sent, err := x.sendFile(it); sent { // download.go
+		return err
+	}
 	return x.sendEnvelope(it.v, &it.res)
 }
 
@@ -53,6 +56,9 @@ func writeQuery(x *exchange, items []item) error {
 		return nil
 	}
 	it := &items[0]
+	if sent, err := x.sendFile(it); sent { // download.go
+		return err
+	}
 	if it.refused != nil || !it.res.OK || it.res.Status != http.StatusOK {
 		return x.sendEnvelope(it.v, &it.res)
 	}

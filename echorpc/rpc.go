@@ -183,6 +183,11 @@ type Config struct {
 	// [WithTimeout] sets it for some functions.
 	// Optional. Default 0 (no bound).
 	Timeout time.Duration
+
+	// Files bounds the uploads of the functions whose input holds a [File]
+	// (see [FileLimits]); [WithFiles] sets them for some functions.
+	// Optional. Default: each zero field as FileLimits documents.
+	Files FileLimits
 }
 
 // DefaultConfig holds the defaults that [New] fills in.
@@ -209,6 +214,8 @@ type RPC struct {
 
 	mu    sync.Mutex                           // serializes writers of funcs
 	funcs atomic.Pointer[map[string]*function] // copied on write; read lock-free
+	// maxFilesBody is the largest FileLimits.MaxBody of a function.
+	maxFilesBody atomic.Int64
 }
 
 // New makes an RPC instance and registers its routes on r: POST Prefix runs
@@ -240,6 +247,9 @@ func New(r Router, config Config) *RPC {
 	if config.StreamWriteTimeout <= 0 {
 		config.StreamWriteTimeout = DefaultConfig.StreamWriteTimeout
 	}
+	base := defaultFileLimits
+	base.MaxEnvelope = config.BodyLimit
+	config.Files = config.Files.over(base)
 	rpc := &RPC{
 		config: config,
 		rules: rules{
@@ -314,10 +324,11 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		fn := &function{name: name, nameValue: name, handler: h, rules: s.rules, timeout: s.timeout,
 			doc: s.doc, idempotent: s.idempotent, strict: s.strict, stream: isStream(h), query: s.query,
 			maxAge: s.maxAge, vary: s.vary, validateTags: in != nil && hasValidateTags(in)}
+		rpc.takeFiles(fn, in, out, s.files)
 		env := callEnv{strict: s.strict, rpc: rpc, fn: fn}
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
 			env := env
-			env.dialect = call.dialect
+			env.dialect, env.files = call.dialect, call.files
 			return h.call(c, call.Data, env)
 		}, rpc.config.Interceptors, s.intercept)
 		next[name] = fn

@@ -46,6 +46,10 @@ type exchange struct {
 	asked    time.Duration
 	askedBad bool
 	one      [1]item // the items of a request that carries one call
+	// parts is a multipart request's body (see multipart.go), files the
+	// files it brought, removed when the exchange is freed.
+	parts *partReader
+	files *fileSet
 }
 
 // item is one call that a request carries: a single call's only item, or
@@ -99,6 +103,9 @@ var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
 
 // free gives x back to the pool, holding nothing of its request.
 func (x *exchange) free() {
+	if x.files != nil {
+		x.files.remove()
+	}
 	*x = exchange{}
 	exchangePool.Put(x)
 }
