@@ -19,6 +19,9 @@ import (
 // before, by serve.
 func (x *exchange) admit(e *edge) ([]byte, *Error) {
 	r := x.c.Request()
+	if e.files && isMultipart(r.Header.Get(echo.HeaderContentType)) {
+		closeUnlessRead(x.c) // multipart.go
+	}
 	if !e.get && !x.rpc.origin.allowed(r) {
 		return nil, errCrossOrigin
 	}

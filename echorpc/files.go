@@ -111,10 +111,12 @@ type FileLimits struct {
 	// Default 32.
 	MaxParts int
 	// MaxEnvelope bounds the first part, the envelope (or data), in bytes.
+	// It is read under the instance's (the function is not known yet),
+	// then checked against the function's.
 	// Default Config.BodyLimit.
 	MaxEnvelope int64
 	// MaxPartHeader bounds each part's header, in bytes (counted to
-	// within the 4 KiB read buffer).
+	// within the 4 KiB read buffer); the first part's is the instance's.
 	// Default 8 KiB.
 	MaxPartHeader int
 	// MemoryThreshold is the largest file kept in memory; a larger one

@@ -257,14 +257,12 @@ func (g *generated) Read(p []byte) (int, error) {
 func TestUpload200MBKeepsTheHeapSmall(t *testing.T) {
 	const size = 200 << 20
 	var sawTemp atomic.Bool
-	var tmp string
 	srv, tmp := filesServer(t, echorpc.Config{}, func(rpc *echorpc.RPC) {
 		rpc.Functions(echorpc.Funcs{"big": echorpc.Func(func(c echo.Context, in Profile) (Received, error) {
 			sawTemp.Store(len(tempFiles(t, os.Getenv("TMPDIR"))) == 1)
 			return receiveProfile(c, in)
 		})}, echorpc.WithFiles(echorpc.FileLimits{MaxBody: size + 1<<20, MaxFileSize: size}))
 	})
-	_ = tmp
 	runtime.GC()
 	stop := make(chan struct{})
 	peak := make(chan uint64)
@@ -438,10 +436,10 @@ func TestFileNamesAreHarmless(t *testing.T) {
 		"a\x00b\x01c\x1b[31m.txt": "abc[31m.txt",
 		"..":                      "",
 		"/":                       "",
-		"line\r\nX-Evil: 1.txt":   "lineX-Evil: 1.txt",
+		"tab\tand\x7fdel.txt":     "tabanddel.txt",
 	} {
 		body, ct := multipartBody(t, part{name: "data", body: []byte(`{"avatar":{"$file":"a"}}`)},
-			part{name: "a", filename: given, body: bytes.Repeat([]byte("z"), 100<<10)})
+			part{name: "a", header: map[string]string{"Content-Disposition": `form-data; name="a"; filename*=UTF-8''` + percentEncoded(given)}, body: bytes.Repeat([]byte("z"), 100<<10)})
 		status, env := postMultipart(t, srv.URL+"/rpc/profile", ct, bytes.NewReader(body), nil)
 		if status != 200 {
 			t.Errorf("%q: HTTP %d %v", given, status, env)
@@ -456,6 +454,16 @@ func TestFileNamesAreHarmless(t *testing.T) {
 	if _, err := os.Stat("/etc/passwd.wrpc"); err == nil {
 		t.Error("a file appeared outside TMPDIR")
 	}
+}
+
+// percentEncoded encodes every byte of s, as RFC 2231 allows, so that
+// control characters reach the server's multipart parser.
+func percentEncoded(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		fmt.Fprintf(&b, "%%%02X", s[i])
+	}
+	return b.String()
 }
 
 func TestImagesOnlyRefusesHTMLDeclaredPNG(t *testing.T) {
@@ -487,6 +495,12 @@ func TestMalformedMultipartGetsAnEnvelope(t *testing.T) {
 		many = append(many, part{name: fmt.Sprint("p", i), body: []byte("x")})
 	}
 	tiny, tinyCT := multipartBody(t, many...)
+	refs := make([]string, 1000)
+	for i := range refs {
+		refs[i] = fmt.Sprintf(`{"$file":"p%d"}`, i)
+	}
+	many[0] = part{name: "data", body: []byte(`{"docs":[` + strings.Join(refs, ",") + `]}`)}
+	referenced, referencedCT := multipartBody(t, many...)
 	ok, okCT := multipartBody(t, part{name: "data", body: []byte(`{"avatar":{"$file":"a"}}`)}, part{name: "a", filename: "a", body: bytes.Repeat([]byte("y"), 100<<10)})
 	truncated := ok[:len(ok)-len("--\r\n")-40]
 	hugeHeader := []byte("--b\r\nContent-Disposition: form-data; name=\"data\"\r\nX-Pad: " + strings.Repeat("h", 1<<20) + "\r\n\r\n{}\r\n--b--\r\n")
@@ -495,7 +509,8 @@ func TestMalformedMultipartGetsAnEnvelope(t *testing.T) {
 		body     []byte
 		status   int
 	}{
-		{"1,000 tiny parts", tinyCT, tiny, 413},
+		{"1,000 tiny parts", tinyCT, tiny, 400},
+		{"1,000 tiny parts, all referenced", referencedCT, referenced, 413},
 		{"no boundary", "multipart/form-data", ok, 400},
 		{"truncated final part", okCT, truncated, 400},
 		{"a 1 MB part header", "multipart/form-data; boundary=b", hugeHeader, 413},

@@ -35,6 +35,14 @@ func isMultipart(ct string) bool {
 	return len(ct) >= 19 && strings.EqualFold(ct[:19], "multipart/form-data")
 }
 
+// closeUnlessRead marks a multipart request's connection to be closed
+// after the reply, until its body has been read to its end: a refusal
+// then needs to read none of it (net/http would otherwise read some of an
+// unread body before replying, to keep the connection).
+func closeUnlessRead(c echo.Context) {
+	c.Response().Header()[echo.HeaderConnection] = []string{"close"}
+}
+
 // partReader is a multipart request's body as admission opened it.
 type partReader struct {
 	body *countingBody
@@ -63,10 +71,10 @@ func (x *exchange) openParts() *Error {
 // countingBody counts what is read of a multipart body against its
 // limits: the whole body's, and a part header's while one is read.
 type countingBody struct {
-	r          io.Reader
-	read       int64
-	left       int64 // of the body
-	headerLeft int64 // of the part header being read; < 0 when none is
+	r           io.Reader
+	read        int64
+	left        int64 // of the body
+	headerLeft  int64 // of the part header being read; < 0 when none is
 	failure     *Error
 	limit       *Error // the failure when left runs out
 	headerLimit *Error // the failure when headerLeft runs out
@@ -166,7 +174,7 @@ func decodeParts(x *exchange, route bool) ([]item, writer, *Error) {
 		it = item{fn: fn, v: v11, data: data, refused: failure}
 	}
 	if it.refused == nil {
-		it.refused = x.readFiles(it.fn, it.data)
+		it.refused = x.readFiles(it.fn, it.data, len(raw))
 	}
 	x.one[0] = it
 	return x.one[:], writeEnvelope, nil
@@ -187,7 +195,7 @@ func (p *partReader) readEnvelope(part *multipart.Part, max int64) ([]byte, *Err
 // readFiles reads the file parts of a call of fn, whose data refers to
 // them, under fn's limits, after fn's own rules have passed (so that no
 // caller they refuse gets a file stored).
-func (x *exchange) readFiles(fn *function, data []byte) *Error {
+func (x *exchange) readFiles(fn *function, data []byte, envelope int) *Error {
 	if !fn.files {
 		return errNotJSON
 	}
@@ -195,6 +203,9 @@ func (x *exchange) readFiles(fn *function, data []byte) *Error {
 		return failure
 	}
 	lim := &fn.fileLimits
+	if int64(envelope) > lim.MaxEnvelope {
+		return errEnvelopeSize(lim.MaxEnvelope)
+	}
 	p := x.parts
 	if r := x.c.Request(); r.ContentLength > lim.MaxBody {
 		return errFilesBody(lim.MaxBody)
@@ -235,6 +246,7 @@ func (x *exchange) readFiles(fn *function, data []byte) *Error {
 			return errMissingPart(name)
 		}
 	}
+	delete(x.c.Response().Header(), echo.HeaderConnection) // read to its end
 	return nil
 }
 
