@@ -77,8 +77,9 @@ type File struct {
 
 // Open returns the content of the file: an upload's, from the start (each
 // Open gives a reader of its own, which also implements io.Seeker and
-// io.ReaderAt), or else Body. An upload can no longer be opened once its
-// call has ended.
+// io.ReaderAt), or else Body (closed by the caller when it is an
+// io.ReadCloser; an io.Seeker stays one). An upload can no longer be
+// opened once its call has ended.
 func (f *File) Open() (io.ReadCloser, error) {
 	if f.part != nil {
 		return f.part.open()
@@ -86,11 +87,19 @@ func (f *File) Open() (io.ReadCloser, error) {
 	if f.Body == nil {
 		return nil, errors.New("echorpc: the file has no content")
 	}
-	if rc, ok := f.Body.(io.ReadCloser); ok {
-		return rc, nil
+	switch b := f.Body.(type) {
+	case io.ReadCloser:
+		return b, nil
+	case io.ReadSeeker:
+		return seekNopCloser{b}, nil
 	}
 	return io.NopCloser(f.Body), nil
 }
+
+// seekNopCloser is a Body that can seek, with a Close that does nothing.
+type seekNopCloser struct{ io.ReadSeeker }
+
+func (seekNopCloser) Close() error { return nil }
 
 // FileLimits bound the multipart calls of the functions that take files
 // (see [File]): Config.Files for an instance, [WithFiles] for some of its
