@@ -1,0 +1,118 @@
+package echorpc_test
+
+import (
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/labstack/echo/v4"
+)
+
+// BenchmarkUpload100MB uploads one 100 MB file, streamed from a generator,
+// through a file function (which reads it back in full) and, for the
+// ratio, the same body through a plain Echo handler that io.Copies it
+// (to io.Discard, and to a temporary file as a hand-written upload would).
+// It reports throughput for each and fn/plain ratios.
+func BenchmarkUpload100MB(b *testing.B) {
+	const size = 100 << 20
+	b.Setenv("TMPDIR", b.TempDir())
+	e := echo.New()
+	rpc := echorpc.New(e, echorpc.Config{Prefix: "/rpc"})
+	rpc.Functions(echorpc.Funcs{"upload": echorpc.Func(func(_ echo.Context, in Profile) (int64, error) {
+		r, err := in.Avatar.Open()
+		if err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		return io.Copy(io.Discard, r)
+	})}, echorpc.WithFiles(echorpc.FileLimits{MaxBody: size + 1<<20, MaxFileSize: size}))
+	e.POST("/plain", func(c echo.Context) error {
+		n, err := io.Copy(io.Discard, c.Request().Body)
+		if err != nil {
+			return err
+		}
+		return c.JSON(200, n)
+	})
+	e.POST("/plain-file", func(c echo.Context) error {
+		mr, err := c.Request().MultipartReader()
+		if err != nil {
+			return err
+		}
+		var n int64
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			f, err := createTemp()
+			if err != nil {
+				return err
+			}
+			m, err := io.Copy(f, p)
+			f.Close()
+			removeTemp(f)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
+		return c.JSON(200, n)
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	upload := func(path string) time.Duration {
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			h := textproto.MIMEHeader{}
+			h.Set("Content-Disposition", `form-data; name="data"`)
+			w, _ := mw.CreatePart(h)
+			w.Write([]byte(`{"avatar":{"$file":"a"}}`))
+			h = textproto.MIMEHeader{}
+			h.Set("Content-Disposition", `form-data; name="a"; filename="a.bin"`)
+			w, _ = mw.CreatePart(h)
+			io.Copy(w, &generated{n: size})
+			pw.CloseWithError(mw.Close())
+		}()
+		start := time.Now()
+		res, err := http.Post(srv.URL+path, mw.FormDataContentType(), pr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			b.Fatalf("%s: HTTP %d", path, res.StatusCode)
+		}
+		return time.Since(start)
+	}
+	var fn, plain, plainFile time.Duration
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fn += upload("/rpc/upload")
+		b.StopTimer()
+		plain += upload("/plain")
+		plainFile += upload("/plain-file")
+		b.StartTimer()
+	}
+	mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
+	b.ReportMetric(mbps(fn), "fn-MB/s")
+	b.ReportMetric(mbps(plain), "plain-MB/s")
+	b.ReportMetric(mbps(plainFile), "plain-file-MB/s")
+	b.ReportMetric(float64(plain)/float64(fn), "ratio-vs-discard")
+	b.ReportMetric(float64(plainFile)/float64(fn), "ratio-vs-tempfile")
+}
+
+func createTemp() (*os.File, error) { return os.CreateTemp("", "plain-*") }
+
+func removeTemp(f *os.File) { os.Remove(f.Name()) }
