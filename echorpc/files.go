@@ -124,8 +124,8 @@ type FileLimits struct {
 	// then checked against the function's.
 	// Default Config.BodyLimit.
 	MaxEnvelope int64
-	// MaxPartHeader bounds each part's header, in bytes (counted to
-	// within the 4 KiB read buffer); the first part's is the instance's.
+	// MaxPartHeader bounds each part's header, in bytes (its names, values
+	// and line ends); the first part's is the instance's.
 	// Default 8 KiB.
 	MaxPartHeader int
 	// MemoryThreshold is the largest file kept in memory; a larger one

@@ -1,6 +1,7 @@
 package echorpc
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"math"
@@ -64,7 +65,9 @@ func (x *exchange) openParts() *Error {
 		return errFilesBody(most)
 	}
 	body := &countingBody{r: http.MaxBytesReader(x.c.Response().Writer, r.Body, most), left: math.MaxInt64, headerLeft: -1}
-	x.parts = &partReader{body: body, mr: multipart.NewReader(body, params["boundary"])}
+	// A read buffer of partBuffer bytes (multipart.NewReader keeps a
+	// *bufio.Reader that large) lets a part be read in large chunks.
+	x.parts = &partReader{body: body, mr: multipart.NewReader(bufio.NewReaderSize(body, partBuffer), params["boundary"])}
 	return nil
 }
 
@@ -103,10 +106,14 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// next reads the next part's header under lim.MaxPartHeader (the 4 KiB
-// read buffer may hold some of it already, or some of the part's body).
+// partBuffer is the size of a multipart body's read buffer.
+const partBuffer = 64 << 10
+
+// next reads the next part's header under lim.MaxPartHeader: no more than
+// the limit and the read buffer is read while it is parsed, and the header
+// parsed is then measured (its names, values and line ends).
 func (p *partReader) next(lim *FileLimits) (*multipart.Part, *Error) {
-	p.body.headerLeft = int64(lim.MaxPartHeader) + 4<<10
+	p.body.headerLeft = int64(lim.MaxPartHeader) + partBuffer
 	p.body.headerLimit = errPartHeader(lim.MaxPartHeader)
 	part, err := p.mr.NextPart()
 	p.body.headerLeft = -1
@@ -115,6 +122,15 @@ func (p *partReader) next(lim *FileLimits) (*multipart.Part, *Error) {
 	}
 	if err != nil {
 		return nil, p.failure(err)
+	}
+	size := 0
+	for k, vs := range part.Header {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
+	if size > lim.MaxPartHeader {
+		return nil, p.body.headerLimit
 	}
 	return part, nil
 }
