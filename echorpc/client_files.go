@@ -126,13 +126,15 @@ func writeParts(mw *multipart.Writer, envelope []byte, files []*File) error {
 // Download calls a function that answers with a file (see [File]) at its
 // own URL, Endpoint + "/" + function, with data as the POST's JSON body,
 // and returns the file: Name from Content-Disposition (cleaned, never a
-// path), Type from Content-Type, Size from Content-Length (0 when not
-// given), ModTime from Last-Modified, and Body, which the caller must
-// close. Body reads at most maxBytes (0 or less: MaxReplyBytes): a larger
-// file is an [*Error] naming the limit, at once when its Content-Length
-// says so, and otherwise from Body's Read once the limit is passed. A
-// failure that the server answers is an [*Error], as for [Client.Call].
-// The context bounds the whole download, Body's reads included.
+// path), Type the media type of Content-Type (without its parameters),
+// Size from Content-Length (0 when not given), ModTime from Last-Modified,
+// and Body, an io.ReadCloser (File.Open returns it as one) that the caller
+// must close. Body reads at most maxBytes (0 or less: MaxReplyBytes): a
+// larger file is an [*Error] naming the limit, at once when its
+// Content-Length says so, and otherwise from Body's Read once the limit is
+// passed. A failure that the server answers is an [*Error], as for
+// [Client.Call]. The context bounds the whole download, Body's reads
+// included.
 func (c *Client) Download(ctx context.Context, function string, data any, maxBytes int64) (*File, error) {
 	d, err := c.dialect()
 	if err != nil {

@@ -131,7 +131,7 @@ func TestDownloadFromTheGoClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, n, err := sha(f.Body)
-		f.Body.(io.Closer).Close()
+		f.Body.(io.Closer).Close() //nolint:errcheck
 		if err != nil || n != 3<<20 || f.Name != "report été.bin" || f.Type != "application/pdf" || f.Size != 3<<20 || !f.ModTime.Equal(modTime) {
 			t.Errorf("seek %v: %d bytes, %v, %+v", seek, n, err, f)
 		}
@@ -140,7 +140,7 @@ func TestDownloadFromTheGoClient(t *testing.T) {
 		var e *echorpc.Error
 		if err == nil {
 			_, _, err = sha(f.Body)
-			f.Body.(io.Closer).Close()
+			f.Body.(io.Closer).Close() //nolint:errcheck
 		}
 		if !errors.As(err, &e) || !strings.Contains(e.Message, "limit of 1048576 bytes") {
 			t.Errorf("seek %v over the limit: %v", seek, err)
