@@ -547,3 +547,52 @@ func TestTempFileRemovedHoweverTheCallEnds(t *testing.T) {
 		waitNoTempFiles(t, tmp)
 	}
 }
+
+func TestFunctionRulesRefuseBeforeAnyFileIsRead(t *testing.T) {
+	var seen []string
+	record := func(next echorpc.CallFunc) echorpc.CallFunc {
+		return func(c echo.Context, call echorpc.Call) echorpc.Result {
+			res := next(c, call)
+			seen = append(seen, fmt.Sprintf("%s %s rejected=%v %d", call.Function, call.Data, call.Rejected, res.Status))
+			return res
+		}
+	}
+	srv, tmp := filesServer(t, echorpc.Config{Interceptors: []echorpc.Interceptor{record}}, func(rpc *echorpc.RPC) {
+		rpc.Functions(echorpc.Funcs{"guarded": echorpc.Func(receiveProfile)}, echorpc.WithHostAuth("elsewhere.test"))
+	})
+	// The envelope part arrives, the file part never does: the function's
+	// rule answers first.
+	head, ct := multipartBody(t, part{name: "data", body: []byte(`{"avatar":{"$file":"a"}}`)})
+	boundary := strings.TrimPrefix(ct, "multipart/form-data; boundary=")
+	head = append(head[:bytes.LastIndex(head, []byte("--"+boundary+"--"))], "--"+boundary+"\r\nContent-Disposition: form-data; name=\"a\"; filename=\"a\"\r\n\r\n"...)
+	pr, pw := io.Pipe()
+	go pw.Write(head)
+	done := make(chan struct{})
+	var status int
+	go func() {
+		defer close(done)
+		status, _ = postMultipart(t, srv.URL+"/rpc/guarded", ct, pr, nil)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer before the file")
+	}
+	pw.Close()
+	if status != 403 {
+		t.Errorf("HTTP %d, want 403", status)
+	}
+	if names := tempFiles(t, tmp); len(names) != 0 {
+		t.Errorf("temporary files: %v", names)
+	}
+	// Interceptors see file calls as any other (a refusal without its data,
+	// as for JSON calls), their data with references.
+	body, ct := multipartBody(t, part{name: "data", body: []byte(`{"avatar":{"$file":"a"}}`)}, part{name: "a", filename: "a", body: []byte("x")})
+	if status, env := postMultipart(t, srv.URL+"/rpc/profile", ct, bytes.NewReader(body), nil); status != 200 {
+		t.Fatalf("HTTP %d %v", status, env)
+	}
+	want := []string{`guarded  rejected=true 403`, `profile {"avatar":{"$file":"a"}} rejected=false 200`}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("interceptors saw %q, want %q", seen, want)
+	}
+}
