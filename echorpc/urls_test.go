@@ -158,9 +158,22 @@ func TestFunctionURLs(t *testing.T) {
 // function validate against it.
 func TestOpenAPI(t *testing.T) {
 	e, _ := urlServer(t)
+	e.POST("/login", func(c echo.Context) error {
+		s, _ := session.Get("session", c)
+		s.Values["logged_in"] = true
+		return s.Save(c.Request(), c.Response())
+	})
 	srv := httptest.NewServer(e)
 	defer srv.Close()
-	res, err := http.Get(srv.URL + "/rpc/tester/openapi.json")
+	// The document describes what its caller may call: fetched with a
+	// session, it has whoami, whose reply to a caller without one is
+	// checked below.
+	login, err := http.Post(srv.URL+"/login", "", nil)
+	require.NoError(t, err)
+	login.Body.Close()
+	get, _ := http.NewRequest(http.MethodGet, srv.URL+"/rpc/tester/openapi.json", nil)
+	get.AddCookie(login.Cookies()[0])
+	res, err := http.DefaultClient.Do(get)
 	require.NoError(t, err)
 	spec, _ := io.ReadAll(res.Body)
 	res.Body.Close()
