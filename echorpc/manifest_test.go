@@ -357,7 +357,9 @@ func TestQueryDescriptionsNameTheFunction(t *testing.T) {
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/rpc/tester/manifest.json", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
-	var m struct{ Functions []struct{ Name, Description string } }
+	var m struct {
+		Functions []struct{ Name, Description string }
+	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m))
 	got := map[string]string{}
 	for _, f := range m.Functions {
