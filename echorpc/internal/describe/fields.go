@@ -84,22 +84,11 @@ func candidates(t reflect.Type) []candidate {
 // not encoded at all.
 func (l level) field(i, depth int) (f candidate, inner *level, ok bool) {
 	sf := l.typ.Field(i)
-	ft := sf.Type
-	if sf.Anonymous && ft.Kind() == reflect.Pointer {
-		ft = ft.Elem()
-	}
-	if !sf.IsExported() && !(sf.Anonymous && ft.Kind() == reflect.Struct) {
+	name, options, ok := jsonTag(sf)
+	if !ok {
 		return f, nil, false
 	}
-	tag := sf.Tag.Get("json")
-	if tag == "-" {
-		return f, nil, false
-	}
-	name, opts, _ := strings.Cut(tag, ",")
-	if !validTagName(name) {
-		name = ""
-	}
-	options := strings.Split(opts, ",")
+	ft := embedded(sf)
 	index := append(slices.Clip(l.index), i)
 	inline := slices.Contains(options, "inline") || name == "" && sf.Anonymous
 	if own, _ := ownEncoding(ft); inline && ft.Kind() == reflect.Struct && !own {
@@ -112,6 +101,34 @@ func (l level) field(i, depth int) (f candidate, inner *level, ok bool) {
 	f.optional = l.optional || slices.Contains(options, "omitempty") || slices.Contains(options, "omitzero")
 	f.quoted = slices.Contains(options, "string")
 	return f, nil, true
+}
+
+// embedded is the type of field sf, or for an embedded pointer the type it
+// points to.
+func embedded(sf reflect.StructField) reflect.Type {
+	if sf.Anonymous && sf.Type.Kind() == reflect.Pointer {
+		return sf.Type.Elem()
+	}
+	return sf.Type
+}
+
+// jsonTag reads the json tag of field sf: the name it gives ("" when it
+// gives none that encoding/json accepts) and its options. ok is false when
+// encoding/json leaves the field out: unexported (unless it embeds a
+// struct), or tagged "-".
+func jsonTag(sf reflect.StructField) (name string, options []string, ok bool) {
+	if !sf.IsExported() && !(sf.Anonymous && embedded(sf).Kind() == reflect.Struct) {
+		return "", nil, false
+	}
+	tag := sf.Tag.Get("json")
+	if tag == "-" {
+		return "", nil, false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if !validTagName(name) {
+		name = ""
+	}
+	return name, strings.Split(opts, ","), true
 }
 
 // dominant keeps, of the candidates of each name, the one that wins it
