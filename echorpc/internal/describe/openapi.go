@@ -169,10 +169,10 @@ func OpenAPI(in Instance) ([]byte, error) {
 	return json.MarshalIndent(doc, "", "  ")
 }
 
-// OperationID is the operationId of one method of a function's URL: the
+// operationID is the operationId of one method of a function's URL: the
 // function's name for POST, and the name and ".get" for GET. A name at a
 // URL has no ".", so no two operations share an id.
-func OperationID(name, method string) string {
+func operationID(name, method string) string {
 	if method == http.MethodGet {
 		return name + ".get"
 	}
@@ -183,7 +183,7 @@ func OperationID(name, method string) string {
 func newOperation(in Instance, f *Function, g *generator, method string) *operation {
 	input, output := g.of(f.In), g.of(f.Out)
 	op := &operation{
-		OperationID: OperationID(f.Name, method),
+		OperationID: operationID(f.Name, method),
 		Tags:        []string{in.Name},
 		Description: strings.TrimSpace(f.Doc + "\n\n" + strings.Join(notes(f), " ")),
 		Responses:   responses(in, f, method, output),
@@ -260,8 +260,8 @@ func responses(in Instance, f *Function, method string, output *Schema) map[stri
 }
 
 // cacheHeaders are the headers of a query's answer to GET: how long it
-// may be kept, always, and its entity tag, which an answer that fails has
-// not (etag is set when the answer has one).
+// may be kept, always there, and its entity tag, required when etag is set
+// (an answer that fails has none).
 func cacheHeaders(f *Function, etag bool) map[string]header {
 	keep := "no-store: no answer is to be kept."
 	if f.MaxAge > 0 {
