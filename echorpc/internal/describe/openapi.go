@@ -131,6 +131,7 @@ var (
 // functions: POST for each, GET for a query.
 func OpenAPI(in Instance) ([]byte, error) {
 	g := newGenerator(componentsRef)
+	g.defs["Failure"] = &Schema{} // the failing envelope's: a Go type named Failure is Failure2 here
 	paths := map[string]pathItem{}
 	for i := range in.Functions {
 		f := &in.Functions[i]
@@ -143,10 +144,11 @@ func OpenAPI(in Instance) ([]byte, error) {
 		}
 		paths[in.Path+"/"+f.Name] = item
 	}
-	schemas := map[string]schemaNode{"Failure": failure}
+	schemas := map[string]schemaNode{}
 	for name, s := range g.defs {
 		schemas[name] = s
 	}
+	schemas["Failure"] = failure
 	doc := document{
 		OpenAPI:           "3.1.0",
 		JSONSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
@@ -185,7 +187,7 @@ func newOperation(in Instance, f *Function, g *generator, method string) *operat
 	op := &operation{
 		OperationID: operationID(f.Name, method),
 		Tags:        []string{in.Name},
-		Description: strings.TrimSpace(f.Doc + "\n\n" + strings.Join(notes(f), " ")),
+		Description: joinText(f.Doc, strings.Join(notes(f), " ")),
 		Responses:   responses(in, f, method, output),
 	}
 	op.Summary, _, _ = strings.Cut(f.Doc, "\n")

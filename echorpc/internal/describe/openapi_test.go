@@ -61,3 +61,38 @@ func TestOperationIDs(t *testing.T) {
 		}
 	}
 }
+
+// Failure is a Go type with the name of the document's failing envelope.
+type Failure struct {
+	Why string `json:"why"`
+}
+
+// A Go type named Failure does not take the envelope's place.
+func TestOpenAPIFailureIsTheEnvelope(t *testing.T) {
+	b, err := OpenAPI(Instance{Name: "API", Path: "/rpc", Functions: []Function{
+		{Name: "f", Out: reflect.TypeFor[Failure](), URL: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Description string
+				Properties  map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Components.Schemas["Failure"]; !strings.HasPrefix(got.Description, "A weeRPC envelope that fails") {
+		t.Errorf("Failure is %+v, not the envelope", got)
+	}
+	if got := doc.Components.Schemas["Failure2"]; got.Properties["why"] == nil {
+		t.Errorf("Failure2 is %+v, not the Go type", got)
+	}
+	if !strings.Contains(string(b), `"$ref": "#/components/schemas/Failure2"`) {
+		t.Error("the function's output does not refer to Failure2")
+	}
+}
