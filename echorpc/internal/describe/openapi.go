@@ -252,7 +252,7 @@ func responses(in Instance, f *Function, method string, output *Schema) map[stri
 	}
 	if in.MaxInFlight > 0 || f.Stream && in.MaxStreams > 0 {
 		busy := fails("The server is busy: try again after Retry-After.")
-		busy.Headers = map[string]header{"Retry-After": {Description: "The seconds to wait before trying again.", Schema: &Schema{Type: "integer", Minimum: &zero}}}
+		busy.Headers = map[string]header{"Retry-After": {Description: "The seconds to wait before trying again.", Required: true, Schema: &Schema{Type: "integer", Minimum: &zero}}}
 		rs["503"] = busy
 	}
 	if f.Stream {
@@ -268,7 +268,7 @@ func cacheHeaders(f *Function, etag bool) map[string]header {
 	keep := "no-store: no answer is to be kept."
 	if f.MaxAge > 0 {
 		age := strconv.Itoa(int(f.MaxAge / time.Second))
-		keep = "For an ok answer, at most max-age=" + age + " (" + age + " s; private, or no-store, when the answer depends on the caller); no-store for any other answer."
+		keep = "For an ok answer, max-age=" + age + " (" + age + " s): public when nothing about the caller can change the answer, private when it can (a rule, credentials, a header it varies by); no-store for any other answer."
 	}
 	return map[string]header{
 		"Cache-Control": {Description: keep, Required: true, Schema: &Schema{Type: "string"}},
