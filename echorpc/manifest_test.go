@@ -122,11 +122,10 @@ func TestGoldenTypeScript(t *testing.T) {
 	golden(t, "api.golden.d.ts", []byte(rpc.TypeScript()))
 }
 
-// manifestNames fetches the manifest as a caller and returns, for each
-// function listed, whether it says the caller may call it.
-func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string) map[string]bool {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/rpc/api/manifest.json", nil)
+// getAs GETs target as a caller with that session cookie (or none) and
+// Host (or the default).
+func getAs(e *echo.Echo, target string, cookie *http.Cookie, host string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, target, nil)
 	if cookie != nil {
 		req.AddCookie(cookie)
 	}
@@ -135,6 +134,40 @@ func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string)
 	}
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)
+	return rec
+}
+
+// sessionEcho is an app with cookie sessions, and a login that returns the
+// cookie of a fresh session holding key: value.
+func sessionEcho(t *testing.T, key string, value any) (e *echo.Echo, login func() *http.Cookie) {
+	e = echo.New()
+	e.Use(session.Middleware(sessions.NewCookieStore(hashKey)))
+	return e, withLogin(t, e, key, value)
+}
+
+// withLogin adds POST /login to an app with sessions, which stores
+// key: value in a fresh session, and returns a login that calls it and
+// returns the session's cookie.
+func withLogin(t *testing.T, e *echo.Echo, key string, value any) func() *http.Cookie {
+	e.POST("/login", func(c echo.Context) error {
+		s, _ := session.Get("session", c)
+		s.Values[key] = value
+		return s.Save(c.Request(), c.Response())
+	})
+	return func() *http.Cookie {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", nil))
+		cookies := rec.Result().Cookies()
+		require.Len(t, cookies, 1)
+		return cookies[0]
+	}
+}
+
+// manifestNames fetches the manifest as a caller and returns, for each
+// function listed, whether it says the caller may call it.
+func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string) map[string]bool {
+	t.Helper()
+	rec := getAs(e, "/rpc/api/manifest.json", cookie, host)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
 	var m struct {
@@ -155,17 +188,9 @@ func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string)
 
 func TestManifestAnswersForTheCaller(t *testing.T) {
 	for _, listAll := range []bool{false, true} {
-		e := echo.New()
-		e.Use(session.Middleware(sessions.NewCookieStore(hashKey)))
-		e.POST("/admin", func(c echo.Context) error {
-			s, _ := session.Get("session", c)
-			s.Values["user_type"] = "admin"
-			return s.Save(c.Request(), c.Response())
-		})
+		e, login := sessionEcho(t, "user_type", "admin")
 		rpc := manifestRPC(e, echorpc.Config{ManifestListAll: listAll})
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin", nil))
-		admin := rec.Result().Cookies()[0]
+		admin := login()
 
 		anonymous := manifestNames(t, e, nil, "")
 		asAdmin := manifestNames(t, e, admin, "")
@@ -244,15 +269,7 @@ func described(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string) (na
 	t.Helper()
 	names, bodies = map[string][]string{}, map[string]string{}
 	for _, file := range []string{"manifest.json", "client.d.ts", "openapi.json"} {
-		req := httptest.NewRequest(http.MethodGet, "/rpc/api/"+file, nil)
-		if cookie != nil {
-			req.AddCookie(cookie)
-		}
-		if host != "" {
-			req.Host = host
-		}
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
+		rec := getAs(e, "/rpc/api/"+file, cookie, host)
 		require.Equal(t, http.StatusOK, rec.Code, file)
 		// An answer for one caller is stored by no cache.
 		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"), file)
@@ -287,20 +304,12 @@ func described(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string) (na
 func TestDescriptionsAnswerForTheCaller(t *testing.T) {
 	for _, listAll := range []bool{false, true} {
 		t.Run(fmt.Sprint("list-all-", listAll), func(t *testing.T) {
-			e := echo.New()
-			e.Use(session.Middleware(sessions.NewCookieStore(hashKey)))
-			e.POST("/admin", func(c echo.Context) error {
-				s, _ := session.Get("session", c)
-				s.Values["user_type"] = "admin"
-				return s.Save(c.Request(), c.Response())
-			})
+			e, login := sessionEcho(t, "user_type", "admin")
 			rpc := manifestRPC(e, echorpc.Config{ManifestListAll: listAll})
 			rpc.Functions(echorpc.Funcs{
 				"delete_all_users": echorpc.Func(func(c echo.Context, in AdminReport) (AdminReport, error) { return in, nil }),
 			}, echorpc.WithSessionAuth("user_type", "admin"))
-			rec := httptest.NewRecorder()
-			e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin", nil))
-			admin := rec.Result().Cookies()[0]
+			admin := login()
 
 			open := []string{"add_numbers", "rich", "untyped"}
 			everything := []string{"add_numbers", "delete_all_users", "local_only", "rich", "secret_admin_thing", "untyped"}
@@ -385,20 +394,12 @@ func TestQueryDescriptionsNameTheFunction(t *testing.T) {
 // with ManifestListAll every function, marked not allowed.
 func TestGuardedInstanceManifest(t *testing.T) {
 	for _, listAll := range []bool{false, true} {
-		e := echo.New()
-		e.Use(session.Middleware(sessions.NewCookieStore(hashKey)))
-		e.POST("/login", func(c echo.Context) error {
-			s, _ := session.Get("session", c)
-			s.Values["logged_in"] = true
-			return s.Save(c.Request(), c.Response())
-		})
+		e, login := sessionEcho(t, "logged_in", true)
 		echorpc.New(e, echorpc.Config{Prefix: "/rpc/api", Manifest: true, ManifestListAll: listAll,
 			SessionAuth: map[string][]any{"logged_in": {true}}}).Functions(echorpc.Funcs{
 			"f": echorpc.Func(func(c echo.Context, in int) (int, error) { return in, nil }),
 		})
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", nil))
-		cookie := rec.Result().Cookies()[0]
+		cookie := login()
 
 		anonymous := manifestNames(t, e, nil, "")
 		if listAll {

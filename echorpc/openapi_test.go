@@ -3,9 +3,11 @@ package echorpc_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +22,9 @@ import (
 
 // openAPIDoc fetches an instance's OpenAPI document from a running server,
 // checks that it is a valid document, and returns it with its validator.
-func openAPIDoc(t *testing.T, url string) (map[string]any, validator.Validator) {
+func openAPIDoc(t *testing.T, get *http.Request) (map[string]any, validator.Validator) {
 	t.Helper()
-	res, err := http.Get(url)
+	res, err := http.DefaultClient.Do(get)
 	require.NoError(t, err)
 	spec, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -36,6 +38,85 @@ func openAPIDoc(t *testing.T, url string) (map[string]any, validator.Validator) 
 	var parsed map[string]any
 	require.NoError(t, json.Unmarshal(spec, &parsed))
 	return parsed, v
+}
+
+// The OpenAPI document validates, and a real request and reply for every
+// function validate against it.
+func TestOpenAPI(t *testing.T) {
+	e, _ := urlServer(t)
+	login := withLogin(t, e, "logged_in", true)
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	// The document describes what its caller may call: fetched with a
+	// session, it has whoami, whose reply to a caller without one is
+	// checked below.
+	get := mustGet(t, srv.URL+"/rpc/tester/openapi.json")
+	get.AddCookie(login())
+	_, v := openAPIDoc(t, get)
+
+	// invalid marks a request that the document itself refuses (bad data,
+	// no session cookie): only its reply is checked.
+	calls := []struct {
+		method, fn, data string
+		invalid          bool
+	}{
+		{"POST", "add_numbers", `[1,2,3]`, false},
+		{"POST", "add_numbers", `"x"`, true},
+		{"POST", "echo", `{"a":[1]}`, false},
+		{"POST", "fail", `null`, false},
+		{"POST", "fail_typed", `"x"`, false},
+		{"POST", "person", `{"name":"Ada","age":36}`, false},
+		{"POST", "big", `9007199254740993`, false},
+		{"POST", "boom", `1`, false},
+		{"POST", "add", `[1,2]`, false},
+		{"GET", "add", `[1,2]`, false},
+		{"GET", "greet", `{"name":"Ada"}`, false},
+		{"POST", "greet", `{"name":7}`, true},
+		{"GET", "whoami", ``, true},
+	}
+	for _, call := range calls {
+		t.Run(call.method+"-"+call.fn, func(t *testing.T) {
+			target := srv.URL + "/rpc/tester/" + call.fn
+			var body io.Reader
+			if call.method == "GET" && call.data != "" {
+				target += "?data=" + url.QueryEscape(call.data)
+			} else if call.method == "POST" {
+				body = strings.NewReader(call.data)
+			}
+			req, err := http.NewRequest(call.method, target, body)
+			require.NoError(t, err)
+			if body != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			reply, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			res.Body = io.NopCloser(bytes.NewReader(reply))
+
+			check, _ := http.NewRequest(call.method, target, strings.NewReader(call.data))
+			if call.method == "POST" {
+				check.Header.Set("Content-Type", "application/json")
+			}
+			ok, errs := v.ValidateHttpRequestResponse(check, res)
+			if call.invalid {
+				ok, errs = v.ValidateHttpResponse(check, res)
+			}
+			assert.True(t, ok, "%s %s -> %d %s: %s", call.method, call.fn, res.StatusCode, reply, fmtErrs(errs))
+		})
+	}
+}
+
+func fmtErrs[E any](errs []E) string {
+	b, _ := json.Marshal(errs)
+	return fmt.Sprint(string(b))
+}
+
+func mustGet(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	return req
 }
 
 // at walks a parsed JSON document along keys.
@@ -58,7 +139,7 @@ func TestOpenAPIOperationIDsAreUnique(t *testing.T) {
 	rpc.Functions(echorpc.Funcs{"item_get": item, "item-get": item, "get": item})
 	srv := httptest.NewServer(e)
 	defer srv.Close()
-	doc, _ := openAPIDoc(t, srv.URL+"/rpc/api/openapi.json")
+	doc, _ := openAPIDoc(t, mustGet(t, srv.URL+"/rpc/api/openapi.json"))
 
 	ids := map[string]string{}
 	for path, item := range at(doc, "paths").(map[string]any) {
@@ -102,7 +183,7 @@ func TestOpenAPIResponseHeaders(t *testing.T) {
 	})
 	srv := httptest.NewServer(e)
 	defer srv.Close()
-	doc, v := openAPIDoc(t, srv.URL+"/rpc/api/openapi.json")
+	doc, v := openAPIDoc(t, mustGet(t, srv.URL+"/rpc/api/openapi.json"))
 
 	add := at(doc, "paths", "/rpc/api/add")
 	for _, code := range []string{"200", "304"} {
