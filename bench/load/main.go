@@ -5,7 +5,8 @@
 //
 //	go run ./bench/load                  # 3 rounds of 5 s each, 32 connections
 //	go run ./bench/load -conns 64 -rounds 5 -duration 3s
-//	go run ./bench/load -only rpc -cpuprofile typed.pprof   # profile the typed path
+//	go run ./bench/load -endpoints rpc -cpuprofile typed.pprof   # profile the typed path
+//	go run ./bench/load -endpoints rpc,plain,static             # and the ceiling
 //
 // Both endpoints live in one server process; the load comes from another
 // (this command starts itself again with -serve), so that the server's
@@ -28,6 +29,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -39,7 +41,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "length of a round")
 	slice := flag.Duration("slice", 250*time.Millisecond, "the rounds' slices: the endpoints take turns this long")
 	warmup := flag.Duration("warmup", time.Second, "warm-up of each endpoint before the rounds")
-	only := flag.String("only", "", `load only this endpoint: "rpc" or "plain"`)
+	endpoints := flag.String("endpoints", "rpc,plain", `the endpoints to load, in turn: "rpc" (the typed function), "plain" (the Echo handler), "static" (a handler that sends a reply made beforehand: the ceiling)`)
 	inProcess := flag.Bool("inprocess", false, "serve from this process instead of a child process")
 	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile of the rounds to this file")
 	flag.Parse()
@@ -53,7 +55,7 @@ func main() {
 	}
 	if err := run(options{
 		target: *target, conns: *conns, rounds: *rounds, duration: *duration, slice: *slice, warmup: *warmup,
-		only: *only, inProcess: *inProcess, cpuprofile: *cpuprofile,
+		endpoints: *endpoints, inProcess: *inProcess, cpuprofile: *cpuprofile,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -67,19 +69,17 @@ type options struct {
 	duration   time.Duration
 	slice      time.Duration
 	warmup     time.Duration
-	only       string
+	endpoints  string
 	inProcess  bool
 	cpuprofile string
 }
 
 func run(o options) error {
-	names := []string{"rpc", "plain"}
-	switch o.only {
-	case "":
-	case "rpc", "plain":
-		names = []string{o.only}
-	default:
-		return fmt.Errorf("-only %q: want rpc or plain", o.only)
+	names := strings.Split(o.endpoints, ",")
+	for _, name := range names {
+		if name != "rpc" && name != "plain" && name != "static" {
+			return fmt.Errorf("-endpoints %q: want rpc, plain or static, separated by commas", o.endpoints)
+		}
 	}
 	addr := o.target
 	if addr == "" {
@@ -106,6 +106,7 @@ func run(o options) error {
 		if _, _, err := ep.run(o.warmup); err != nil {
 			return err
 		}
+		ep.fresh = slices.Repeat([]bool{true}, len(ep.conns)) // check a fresh answer too
 	}
 	rates := map[string][]float64{}
 	var ratios []float64
@@ -128,7 +129,7 @@ func run(o options) error {
 			rates[ep.name] = append(rates[ep.name], rate)
 			line += fmt.Sprintf("  %-5s %8.0f req/s", ep.name, rate)
 		}
-		if len(eps) == 2 {
+		if len(rates["rpc"]) == round && len(rates["plain"]) == round {
 			ratio := rates["rpc"][round-1] / rates["plain"][round-1]
 			ratios = append(ratios, ratio)
 			line += fmt.Sprintf("  typed/plain %.2f×", ratio)

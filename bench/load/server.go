@@ -32,6 +32,7 @@ func newEcho() *echo.Echo {
 		"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) { return sum(in), nil }),
 	})
 	e.POST("/plain", plain)
+	e.POST("/static", static)
 	return e
 }
 
@@ -66,6 +67,18 @@ func plain(c echo.Context) error {
 		return c.JSON(http.StatusBadRequest, plainReply{Weerpc: 1.1})
 	}
 	return c.JSON(http.StatusOK, plainReply{Weerpc: 1.1, OK: true, Data: sum(req.Data)})
+}
+
+var staticReply = []byte(`{"weerpc":1.1,"ok":true,"message":null,"data":55}`)
+
+// static reads the body and sends a reply made beforehand: no decoding,
+// no encoding. It is the ceiling of what any handler of this request can
+// reach on this server and machine, to read the other ratios against.
+func static(c echo.Context) error {
+	if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, staticReply)
 }
 
 // server is a running server, in this process or a child.
