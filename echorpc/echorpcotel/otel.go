@@ -32,7 +32,9 @@
 // A span's status is Error when the answer's ok is false or the function
 // failed (Result.Err, which is also recorded as an exception event); its
 // description is the class, not the message, which may hold personal data.
-// Data are never recorded; [Config.RecordSizes] records their sizes.
+// Data are never recorded; [Config.RecordSizes] records their sizes. The
+// attributes are set on spans that record only, when the call ends: a
+// sampler sees the span's name and kind, not the attributes.
 //
 // The span's parent is the span already in the request's context (an HTTP
 // middleware's, such as otelecho's), else the one the request's headers
@@ -199,10 +201,10 @@ func New(config Config) *Telemetry {
 // instance's Config.Interceptors, so the others run inside its span.
 //
 // A call whose span is not recorded (the sampler dropped it) costs the
-// tracer's Start, the request's copy that carries the span and the
-// histogram's measurement: its attributes are set only on recording spans,
-// and the histogram's attribute sets are made once per function and
-// answer, not per call.
+// tracer's Start, the copy of the request that carries the span to the
+// handler, and the histogram's measurement: no attributes are made for
+// it, and the histogram's attribute sets are made once per function and
+// kind of answer, not per call.
 func (t *Telemetry) Interceptor() echorpc.Interceptor {
 	return func(next echorpc.CallFunc) echorpc.CallFunc {
 		// echorpc chains the interceptor once per function, so one
