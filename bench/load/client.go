@@ -11,16 +11,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// body is the request of both endpoints, as echorpc's benchmarks send it.
-const body = `{"weerpc": 1.1, "function": "add_numbers", "data": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}`
+	"github.com/echo-rpc/wrpc/bench/internal/endpoints"
+)
 
 // request is the whole HTTP/1.1 request for path, made once.
 func request(path, host string) []byte {
 	return []byte("POST /" + path + " HTTP/1.1\r\nHost: " + host +
-		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) +
-		"\r\n\r\n" + body)
+		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(endpoints.Body)) +
+		"\r\n\r\n" + endpoints.Body)
 }
 
 // endpoint is one endpoint's keep-alive connections.
@@ -106,7 +105,7 @@ var (
 	status200     = []byte("HTTP/1.1 200 ")
 	contentLength = []byte("content-length:")
 	chunked       = []byte("transfer-encoding: chunked")
-	wantSum       = []byte(`"data":55`)
+	wantSum       = []byte(endpoints.Sum)
 )
 
 // response reads one response; check also looks for the sum in its body.

@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,68 +16,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/bench/internal/endpoints"
 	"github.com/labstack/echo/v4"
 )
 
-// newEcho makes the server: the typed function at /rpc and the plain
-// handler at /plain, the same work as echorpc's BenchmarkRatio.
-func newEcho() *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.Logger.SetOutput(io.Discard)
-	echorpc.New(e, echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
-		"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) { return sum(in), nil }),
-	})
-	e.POST("/plain", plain)
-	e.POST("/static", static)
-	return e
-}
-
-func sum(in []float64) float64 {
-	s := 0.0
-	for _, n := range in {
-		s += n
-	}
-	return s
-}
-
-type plainRequest struct {
-	Weerpc   float64   `json:"weerpc"`
-	Function string    `json:"function"`
-	Data     []float64 `json:"data"`
-}
-
-type plainReply struct {
-	Weerpc  float64 `json:"weerpc"`
-	OK      bool    `json:"ok"`
-	Message *string `json:"message"`
-	Data    any     `json:"data"`
-}
-
-// plain is what one writes without echorpc: decode, check, sum, c.JSON.
-func plain(c echo.Context) error {
-	var req plainRequest
-	if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
-		return c.JSON(http.StatusBadRequest, plainReply{Weerpc: 1.1})
-	}
-	if req.Weerpc != 1.1 || req.Function != "add_numbers" {
-		return c.JSON(http.StatusBadRequest, plainReply{Weerpc: 1.1})
-	}
-	return c.JSON(http.StatusOK, plainReply{Weerpc: 1.1, OK: true, Data: sum(req.Data)})
-}
-
-var staticReply = []byte(`{"weerpc":1.1,"ok":true,"message":null,"data":55}`)
-
-// static reads the body and sends a reply made beforehand: no decoding,
-// no encoding. It is the ceiling of what any handler of this request can
-// reach on this server and machine, to read the other ratios against.
-func static(c echo.Context) error {
-	if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
-		return err
-	}
-	return c.JSONBlob(http.StatusOK, staticReply)
-}
+// newEcho makes the server: see package endpoints.
+func newEcho() *echo.Echo { return endpoints.New() }
 
 // server is a running server, in this process or a child.
 type server struct {
