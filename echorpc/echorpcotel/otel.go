@@ -135,7 +135,7 @@ type Telemetry struct {
 
 	mu    sync.RWMutex
 	calls map[callKey]*callInfo               // span name and start attributes
-	sets  map[resultKey][]metric.RecordOption // the histogram's attributes
+	sets  map[resultKey]*answerOptions // the histogram's attributes
 }
 
 // maxCached bounds each cache: echorpc's Calls name only registered
@@ -193,7 +193,7 @@ func New(config Config) *Telemetry {
 		sizes:       config.RecordSizes,
 		publicEntry: config.PublicEndpoint,
 		calls:       map[callKey]*callInfo{},
-		sets:        map[resultKey][]metric.RecordOption{},
+		sets:        map[resultKey]*answerOptions{},
 	}
 }
 
@@ -349,27 +349,27 @@ func (info *callInfo) recordOptions(t *Telemetry, status int, class string) []me
 	if a := info.answer.Load(); a != nil && a.status == status && a.class == class {
 		return a.opts
 	}
-	opts := t.recordOptions(info, status, class)
-	info.answer.Store(&answerOptions{status: status, class: class, opts: opts})
-	return opts
+	a := t.answerOptions(info, status, class)
+	info.answer.Store(a)
+	return a.opts
 }
 
-// recordOptions returns the histogram's attributes for one kind of answer,
+// answerOptions returns the histogram's attributes for one kind of answer,
 // made once.
-func (t *Telemetry) recordOptions(info *callInfo, status int, class string) []metric.RecordOption {
+func (t *Telemetry) answerOptions(info *callInfo, status int, class string) *answerOptions {
 	k := resultKey{callKey{info.instance, info.function}, status, class}
 	t.mu.RLock()
-	opts := t.sets[k]
+	a := t.sets[k]
 	t.mu.RUnlock()
-	if opts != nil {
-		return opts
+	if a != nil {
+		return a
 	}
 	attrs := append(info.attrs[:len(info.attrs):len(info.attrs)], keyStatus.Int(status), keyClass.String(class))
-	opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
+	a = &answerOptions{status: status, class: class, opts: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}}
 	t.mu.Lock()
 	if len(t.sets) < maxCached {
-		t.sets[k] = opts
+		t.sets[k] = a
 	}
 	t.mu.Unlock()
-	return opts
+	return a
 }
