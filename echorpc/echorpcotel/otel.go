@@ -134,7 +134,7 @@ type Telemetry struct {
 	publicEntry bool
 
 	mu    sync.RWMutex
-	calls map[callKey]*callInfo        // span name and start attributes
+	calls map[callKey]*callInfo        // span names and attributes
 	sets  map[resultKey]*answerOptions // the histogram's attributes
 }
 
