@@ -72,7 +72,7 @@ func BenchmarkFastDecoder(b *testing.B) {
 
 // appendPlain must write what json/v2 writes with the reply's options.
 func TestAppendPlainAgreesWithJSONv2(t *testing.T) {
-	values := []any{0.0, -0.0, 1.0, 0.1, 1e-6, 1e-7, 123456789.125, 1e20, 1e21, 1.5e300, -2.5e-300,
+	values := []any{0.0, math.Copysign(0, -1), 1.0, 0.1, 1e-6, 1e-7, 123456789.125, 1e20, 1e21, 1.5e300, -2.5e-300,
 		5e-324, math.MaxFloat64, 100.0, 1 / 3.0, 12, -7, int64(math.MinInt64), true, false}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 10000 {
