@@ -29,7 +29,7 @@ interface Queued {
  * other refusal of a whole batch is every call's reply.
  */
 export function batcher(post: (body: string) => Promise<Reply>, max: number): Batcher {
-  let queue: Queued[] = [];
+  const queue: Queued[] = [];
   let size = max;
   const b: Batcher = {
     get max() {

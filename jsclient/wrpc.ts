@@ -193,11 +193,9 @@ const ownOptions = ["signal", "timeout", "headers", "credentials", "endpoint"] a
 export function createClient<A = any>(endpoint: string, defaults: ClientOptions = {}): Client<A> {
   const { batch, manifest, ...callDefaults } = defaults;
   const base: CallOptions = { ...callDefaults, endpoint };
-  let batches: Batcher | undefined;
-  if (batch && addOns.batcher) {
-    const max = (batch !== true && batch.max) || 10;
-    batches = addOns.batcher((body) => post(endpoint, body, base), max);
-  }
+  // batching is an add-on (see addons.ts); batch.max defaults to 10
+  const maxBatch = (batch !== true && batch && batch.max) || 10;
+  const batches: Batcher | undefined = batch && addOns.batcher ? addOns.batcher((body) => post(endpoint, body, base), maxBatch) : undefined;
   const functions: Record<string, Manifest["functions"][number]> = {};
 
   async function readManifest(): Promise<void> {
@@ -220,8 +218,8 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
   // is not URL-safe, or the URL would be longer than maxUrl.
   function queryURL(url: string, fn: string, data: unknown, o: CallOptions): string | undefined {
     if (!o.get || !functions[fn]?.query || !/^[\w-]+$/.test(fn)) return undefined;
-    const base = urlUnder(url, fn);
-    const full = base + (base.includes("?") ? "&" : "?") + "data=" + encodeURIComponent(json(data));
+    const path = urlUnder(url, fn);
+    const full = path + (path.includes("?") ? "&" : "?") + "data=" + encodeURIComponent(json(data));
     return full.length <= (o.maxUrl || 2000) ? full : undefined;
   }
 
@@ -233,8 +231,8 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
       const o: CallOptions = { ...base, ...options };
       o.idempotent ??= functions[fn]?.idempotent;
       const body = wrpc(fn, data, o.version);
-      const alone = !batches || batches.max < 2 || options.batch === false || options.get || ownOptions.some((name) => options[name]);
-      if (!alone) return settle(fn, await retrying(() => batches!.add(body), o));
+      const alone = options.batch === false || options.get || ownOptions.some((name) => options[name]);
+      if (batches && batches.max > 1 && !alone) return settle(fn, await retrying(() => batches.add(body), o));
       const url = o.endpoint || endpoint;
       const getURL = queryURL(url, fn, data, o);
       const reply = await retrying(() => (getURL ? get(getURL, o) : post(url, body, o)), o);

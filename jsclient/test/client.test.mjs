@@ -87,8 +87,13 @@ describe("call", () => {
   });
   test("timeout", async () => {
     const started = Date.now();
-    await rejects(call("sleep", 5000, { endpoint: `${base}/rpc/tester`, timeout: 50 }), { message: "Call to sleep timed out after 50 ms.", status: 0 });
+    // the header gives the server a longer deadline, so that its 504 cannot come first
+    const options = { endpoint: `${base}/rpc/tester`, timeout: 50, headers: { "Wrpc-Timeout-Ms": "5000" } };
+    await rejects(call("sleep", 5000, options), { message: "Call to sleep timed out after 50 ms.", status: 0 });
     assert.ok(Date.now() - started < 2000);
+  });
+  test("the caller's headers win over the client's own", async () => {
+    assert.equal(await call("deadline", null, { endpoint: `${base}/rpc/tester`, timeout: 1500, headers: { "Wrpc-Timeout-Ms": "77" } }), "77");
   });
   test("the timeout travels as the deadline header", async () => {
     assert.equal(await call("deadline", null, { endpoint: `${base}/rpc/tester`, timeout: 1500 }), "1500");
