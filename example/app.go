@@ -178,7 +178,7 @@ func NewApp(cfg Config) (_ *App, err error) {
 
 	// The pages; each instance serves the browser client at its prefix
 	// (/rpc/tester/client.js and /rpc/tester/client.mjs).
-	if err := mountPages(e); err != nil {
+	if err := mountPages(e, hosts.Local); err != nil {
 		closeSessions()
 		return nil, err
 	}
