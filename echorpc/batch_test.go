@@ -40,13 +40,13 @@ func TestBatch(t *testing.T) {
 				`{"weerpc":1.1,"ok":false,"message":"Request must not be empty.","data":null,"status":400}]`},
 		{name: "413-too-many", givenMax: 2,
 			whenBody:     `[{"weerpc":1.1,"function":"echo"},{"weerpc":1.1,"function":"echo"},{"weerpc":1.1,"function":"echo"}]`,
-			expectStatus: 413, expectBody: `{"weerpc":1.1,"ok":false,"message":"Batch has more than 2 calls.","data":null}`},
+			expectStatus: 413, expectBody: `{"weerpc":1.1,"ok":false,"message":"Batch has more than 2 calls.","data":{"maxBatch":2}}`},
 		{name: "400-empty-batch", givenMax: 2, whenBody: `[]`,
 			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request must not be empty.","data":null}`},
 		{name: "400-malformed-batch", givenMax: 2, whenBody: `[{"weerpc":1.1,"function":"echo"},]`,
 			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request is not valid JSON (offset 34).","data":null}`},
 		{name: "400-batching-off", givenMax: 0, whenBody: `[{"weerpc":1.1,"function":"echo"}]`,
-			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request must be a JSON object.","data":null}`},
+			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Batches are off on this instance: send one call per request.","data":{"maxBatch":0}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -514,6 +514,7 @@ func (d clientDialect) check(function string, rep clientReply, out any) error {
 		e := &Error{Status: status, Message: message}
 		if len(raw) > 0 && string(raw) != "null" {
 			_ = json.Unmarshal(raw, &e.Data)
+			e.Errors = replyFieldErrors(raw)
 		}
 		return e
 	}
@@ -551,6 +552,17 @@ func jsonNumber(raw json.RawMessage) (float64, bool) {
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	return f, err == nil
+}
+
+// replyFieldErrors reads the field errors of a failing reply's data
+// ({"errors": [{"path": ..., "rule": ..., "message": ...}]}), or nil when
+// it has none.
+func replyFieldErrors(raw json.RawMessage) []FieldError {
+	var fe fieldErrors
+	if json.Unmarshal(raw, &fe) != nil {
+		return nil
+	}
+	return fe.Errors
 }
 
 func errNotEnvelope(status int) *Error {

@@ -2,8 +2,8 @@ package echorpc
 
 import (
 	"errors"
-	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -39,39 +39,9 @@ var decodeOptions = [2]json.Options{
 	json.RejectUnknownMembers(true),
 }
 
-// fieldError is one problem with a call's data, as the failing reply's data
-// lists them: {"errors": [{"path": "items.2.qty", "rule": "min", "param":
-// "1", "message": "must be at least 1"}]}. Path uses the JSON names on the
-// wire, joined by dots, with array indexes as numbers; "" is the data itself.
-type fieldError struct {
-	Path    string `json:"path"`
-	Rule    string `json:"rule"`
-	Param   string `json:"param,omitempty"`
-	Message string `json:"message"`
-}
-
-// fieldErrors is the data of a reply that refuses a call's data.
-type fieldErrors struct {
-	Errors []fieldError `json:"errors"`
-}
-
-// invalidData answers data that did not decode or validate: 400, a message
-// that names the first problem, and every problem in data.
-func invalidData(errs []fieldError) Result {
-	first := errs[0]
-	msg := "Invalid data: " + first.Path + " " + first.Message + "."
-	switch {
-	case first.Path == "" && first.Rule == "invalid": // a validator's own text
-		msg = "Invalid data: " + first.Message + "."
-	case first.Path == "":
-		msg = "Invalid data: the data " + first.Message + "."
-	}
-	return Result{Response: Response{Message: msg, Data: fieldErrors{Errors: errs}}, Status: http.StatusBadRequest}
-}
-
 // decodeError turns a decoding failure into field errors.
-func decodeError(err error) []fieldError {
-	fe := fieldError{Rule: "syntax", Message: "is not valid JSON"}
+func decodeError(err error) []FieldError {
+	fe := FieldError{Rule: "syntax", Message: "is not valid JSON"}
 	var se *json.SemanticError
 	var ye *jsontext.SyntacticError
 	switch {
@@ -95,7 +65,7 @@ func decodeError(err error) []fieldError {
 			fe.Rule, fe.Message = "duplicate", "is repeated"
 		}
 	}
-	return []fieldError{fe}
+	return []FieldError{fe}
 }
 
 // pointerPath turns a JSON Pointer ("/items/2/qty") into a dotted path
@@ -152,19 +122,40 @@ func article(kind string) string {
 	return "a " + kind
 }
 
-// validationError turns a validator's failure into a result. A
-// go-playground/validator ValidationErrors (Echo's usual e.Validator) gives
-// one field error per field, with JSON names; an *echo.HTTPError is
-// answered with its own status and message; any other error keeps its text.
-func validationError(err error, in reflect.Type) Result {
+// validationError turns a validator's failure into the failure that
+// answers it. A go-playground/validator ValidationErrors (Echo's usual
+// e.Validator) gives one field error per field, with JSON names, found
+// anywhere in err's chain: returned as is, wrapped, in an *echo.HTTPError's
+// Internal or Message, or even flattened into its Message text as Echo's
+// guide writes it (echo.NewHTTPError(400, err.Error())). Any other
+// *echo.HTTPError is answered with its own status and message, and any
+// other error keeps its text as the one field error's message.
+func validationError(err error, in reflect.Type) *Error {
 	if errs := playgroundErrors(err, in); errs != nil {
-		return invalidData(errs)
+		return InvalidData(errs...)
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
-		return outcomeOf(he)
+		if errs := playgroundErrors(he.Internal, in); errs != nil {
+			return InvalidData(errs...)
+		}
+		if m, isErr := he.Message.(error); isErr {
+			if errs := playgroundErrors(m, in); errs != nil {
+				return InvalidData(errs...)
+			}
+		}
+		if m, isText := he.Message.(string); isText {
+			if errs := playgroundText(m, in); errs != nil {
+				return InvalidData(errs...)
+			}
+		}
+		e, _ := answerOf(he)
+		return e
 	}
-	return invalidData([]fieldError{{Rule: "invalid", Message: strings.TrimSuffix(err.Error(), ".")}})
+	if errs := playgroundText(err.Error(), in); errs != nil {
+		return InvalidData(errs...)
+	}
+	return InvalidData(FieldError{Rule: "invalid", Message: strings.TrimSuffix(err.Error(), ".")})
 }
 
 // playgroundFieldError is the part of go-playground/validator's FieldError
@@ -177,19 +168,19 @@ type playgroundFieldError interface {
 
 // playgroundErrors finds a go-playground/validator ValidationErrors (a
 // slice of FieldError) in err's chain and maps it, or returns nil.
-func playgroundErrors(err error, in reflect.Type) []fieldError {
+func playgroundErrors(err error, in reflect.Type) []FieldError {
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		v := reflect.ValueOf(e)
 		if v.Kind() != reflect.Slice || v.Len() == 0 {
 			continue
 		}
-		var out []fieldError
+		var out []FieldError
 		for i := range v.Len() {
 			f, ok := v.Index(i).Interface().(playgroundFieldError)
 			if !ok {
 				return nil
 			}
-			out = append(out, fieldError{
+			out = append(out, FieldError{
 				Path:    wirePath(in, f.StructNamespace()),
 				Rule:    f.Tag(),
 				Param:   f.Param(),
@@ -199,6 +190,26 @@ func playgroundErrors(err error, in reflect.Type) []fieldError {
 		return out
 	}
 	return nil
+}
+
+// playgroundLine is one line of a go-playground/validator
+// ValidationErrors' text.
+var playgroundLine = regexp.MustCompile(`^Key: '([^']*)' Error:Field validation for '[^']*' failed on the '([^']*)' tag$`)
+
+// playgroundText maps the text of a go-playground/validator
+// ValidationErrors (what err.Error() gives, one line per field) back to
+// field errors, or returns nil when text is not such a text. The text has
+// no rule parameters, so messages name the rule alone.
+func playgroundText(text string, in reflect.Type) []FieldError {
+	var out []FieldError
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		m := playgroundLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			return nil
+		}
+		out = append(out, FieldError{Path: wirePath(in, m[1]), Rule: m[2], Message: ruleMessage(m[2], "")})
+	}
+	return out
 }
 
 // wirePath maps a validator's Go namespace ("NewTodo.Items[2].Qty") onto
@@ -265,25 +276,49 @@ func ruleMessage(tag, param string) string {
 	switch tag {
 	case "required":
 		return "is required"
-	case "min", "gte":
-		return "must be at least " + param
-	case "max", "lte":
-		return "must be at most " + param
-	case "gt":
-		return "must be more than " + param
-	case "lt":
-		return "must be less than " + param
-	case "len":
-		return "must have length " + param
-	case "oneof":
-		return "must be one of " + param
 	case "email":
 		return "must be an email address"
 	case "url":
 		return "must be a URL"
 	}
-	if param != "" {
-		return "must satisfy " + tag + "=" + param
+	if param == "" {
+		return "must satisfy " + tag
 	}
-	return "must satisfy " + tag
+	if words, ok := ruleWords[tag]; ok {
+		return words + param
+	}
+	return "must satisfy " + tag + "=" + param
+}
+
+// ruleWords says the rules with a parameter in words, before the parameter.
+var ruleWords = map[string]string{
+	"min": "must be at least ", "gte": "must be at least ",
+	"max": "must be at most ", "lte": "must be at most ",
+	"gt": "must be more than ", "lt": "must be less than ",
+	"len": "must have length ", "oneof": "must be one of ",
+}
+
+// hasValidateTags reports whether t, or a type inside it, has a struct
+// field with a validate tag: input that e.Validator is meant to check.
+func hasValidateTags(t reflect.Type) bool {
+	return validateTagsIn(t, map[reflect.Type]bool{})
+}
+
+func validateTagsIn(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == nil || seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return validateTagsIn(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if _, ok := sf.Tag.Lookup("validate"); ok || validateTagsIn(sf.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }

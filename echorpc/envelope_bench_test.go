@@ -42,7 +42,7 @@ func BenchmarkEnvelopeParse(b *testing.B) {
 				}
 				switch string(name) {
 				case `"function"`:
-					r.function = v[1 : len(v)-1]
+					r.name = v[1 : len(v)-1]
 				case `"data"`:
 					r.data = v
 				case `"weerpc"`:

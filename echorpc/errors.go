@@ -1,14 +1,11 @@
 package echorpc
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
-
-	"github.com/labstack/echo/v4"
 )
 
 // Error is a weeRPC failure: the envelope's message and data, with the HTTP
@@ -18,6 +15,7 @@ import (
 // application failure: the caller gets ok:false with its Message and Data.
 // Status 0 means 200, the status Flask-RPC uses for application failures; a
 // handler may set another status (409, say) to tell HTTP-level tools more.
+// An interceptor answers with one by returning Result{Err: err}.
 //
 // On the client, [Client.Call] returns an *Error for every reply whose ok is
 // false, and for a reply that is not a weeRPC envelope at all; Status is
@@ -30,6 +28,11 @@ type Error struct {
 	// Data is the envelope's data. On the client it is the decoded JSON
 	// (as encoding/json decodes into an interface value).
 	Data any
+	// Errors are the problems with a call's data (see [InvalidData]). On
+	// the server, an Error with Errors and no Data sends
+	// {"errors": [...]} as its data; on the client, Errors is filled from
+	// such a reply.
+	Errors []FieldError
 }
 
 // Error returns the message and the status, prefixed with "wrpc: ".
@@ -48,80 +51,58 @@ func Failf(format string, args ...any) *Error {
 	return &Error{Message: fmt.Sprintf(format, args...)}
 }
 
-// statusOf is the one place where a call's outcome becomes an HTTP status:
-// an unexpected error is 500, or 504 when it is a context deadline (the
-// call's own, see Config.Timeout) or 503 when the server is shutting down;
-// an answer's own status stands, 200 when unset.
-func statusOf(r *Result) int {
-	switch {
-	case r.Err == nil && r.Status == 0:
-		return http.StatusOK
-	case r.Err == nil:
-		return r.Status
-	case errors.Is(r.Err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout
-	case errors.Is(r.Err, http.ErrServerClosed):
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
+// FieldError is one problem with a call's data. Path names the value with
+// the JSON names of the wire, joined by dots, array indexes as numbers
+// ("items.2.qty"); "" is the data itself. Rule is the rule that failed
+// ("required", "min", "type", "unknown", ...), Param its parameter, and
+// Message says it in words ("must be at least 1").
+type FieldError struct {
+	Path    string `json:"path"`
+	Rule    string `json:"rule"`
+	Param   string `json:"param,omitempty"`
+	Message string `json:"message"`
 }
 
-// classOf sorts an answer for metrics and traces, by its status.
-func classOf(status int, ok bool) string {
-	switch {
-	case status < 300 && ok:
-		return "ok"
-	case status < 400:
-		return "failed"
-	case status == http.StatusUnauthorized:
-		return "unauthorized"
-	case status == http.StatusForbidden:
-		return "forbidden"
-	case status == http.StatusNotFound:
-		return "not_found"
-	case status == http.StatusMethodNotAllowed, status == http.StatusNotAcceptable:
-		return "method"
-	case status == http.StatusRequestEntityTooLarge:
-		return "too_large"
-	case status == http.StatusUnsupportedMediaType:
-		return "unsupported"
-	case status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:
-		return "overloaded"
-	case status == http.StatusGatewayTimeout:
-		return "deadline"
-	case status >= 500:
-		return "internal"
-	}
-	return "invalid"
-}
-
-// outcomeOf sorts a typed handler's error: an [*Error] is an application
-// failure; an *echo.HTTPError is answered with its code and message (a
-// message that is not a string goes into data), its Internal error logged
-// by the caller of this function; anything else is unexpected (Err).
-func outcomeOf(err error) Result {
-	var e *Error
-	if errors.As(err, &e) {
-		return Result{Response: Response{Message: e.Message, Data: e.Data}, Status: e.Status}
-	}
-	var he *echo.HTTPError
-	if errors.As(err, &he) && he.Code >= 400 && he.Code < 600 {
-		res := Result{Status: he.Code}
-		switch m := he.Message.(type) {
-		case string:
-			res.Message = m
-		case nil:
-			res.Message = http.StatusText(he.Code)
+// InvalidData returns the failure that refuses a call's data: 400, a
+// message that names the first problem, and every problem in Errors, so the
+// caller gets {"errors": [{"path": ..., "rule": ..., "message": ...}]} as
+// data, as for data that does not decode or validate. A handler or an
+// interceptor returns it for checks of its own:
+//
+//	return nil, echorpc.InvalidData(echorpc.FieldError{Path: "email", Rule: "unique", Message: "is taken"})
+func InvalidData(errs ...FieldError) *Error {
+	msg := "Invalid data."
+	if len(errs) > 0 {
+		first := errs[0]
+		switch {
+		case first.Path == "" && first.Rule == "invalid": // a validator's own text
+			msg = "Invalid data: " + strings.TrimSuffix(first.Message, ".") + "."
+		case first.Path == "":
+			msg = "Invalid data: the data " + first.Message + "."
 		default:
-			res.Message = http.StatusText(he.Code)
-			res.Data = m
+			msg = "Invalid data: " + first.Path + " " + first.Message + "."
 		}
-		if res.Message == "" {
-			res.Message = "HTTP " + strconv.Itoa(he.Code)
-		}
-		return res
 	}
-	return Result{Err: err}
+	return &Error{Status: http.StatusBadRequest, Message: msg, Errors: errs}
+}
+
+// fieldErrors is the data of a reply that refuses a call's data.
+type fieldErrors struct {
+	Errors []FieldError `json:"errors"`
+}
+
+// payload is the envelope data of e.
+func (e *Error) payload() any {
+	if e.Data == nil && e.Errors != nil {
+		return fieldErrors{Errors: e.Errors}
+	}
+	return e.Data
+}
+
+// batchLimit is the data of a refused batch, so that clients learn the
+// instance's limit without reading the message: 0 when batching is off.
+type batchLimit struct {
+	MaxBatch int `json:"maxBatch"`
 }
 
 // The protocol's failures. Where Flask-RPC answered with an envelope, its
@@ -133,6 +114,7 @@ var (
 	errNotJSON       = &Error{Status: http.StatusUnsupportedMediaType, Message: "Request must be JSON."}
 	errEmpty         = &Error{Status: http.StatusBadRequest, Message: "Request must not be empty."}
 	errNotObject     = &Error{Status: http.StatusBadRequest, Message: "Request must be a JSON object."}
+	errBatchOff      = &Error{Status: http.StatusBadRequest, Message: "Batches are off on this instance: send one call per request.", Data: batchLimit{MaxBatch: 0}}
 	errTruncated     = &Error{Status: http.StatusBadRequest, Message: "Request is not valid JSON (unexpected end)."}
 	errTrailing      = &Error{Status: http.StatusBadRequest, Message: "Request has data after its JSON object."}
 	errInvalidUTF8   = &Error{Status: http.StatusBadRequest, Message: "Request is not valid UTF-8."}
@@ -141,6 +123,10 @@ var (
 	errFunction      = &Error{Status: http.StatusNotFound, Message: "Invalid function."}
 	errTooLarge      = &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body is too large."}
 	errMethod        = &Error{Status: http.StatusMethodNotAllowed, Message: "Method not allowed: weeRPC requests use POST."}
+	errFileMethod    = &Error{Status: http.StatusMethodNotAllowed, Message: "Method not allowed: this file is read with GET."}
+	errNotQuery      = &Error{Status: http.StatusMethodNotAllowed, Message: "Method not allowed: this function is not a query; call it with POST."}
+	errQueryData     = &Error{Status: http.StatusBadRequest, Message: "Invalid data: the data parameter must be given once."}
+	errDescribeOff   = &Error{Status: http.StatusNotFound, Message: "Not found: this instance serves no descriptions (Config.Manifest is off)."}
 	errInternal      = &Error{Status: http.StatusInternalServerError, Message: "Internal error."}
 	errDeadline      = &Error{Status: http.StatusGatewayTimeout, Message: "Deadline exceeded."}
 	errShutdown      = &Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down."}
@@ -148,17 +134,6 @@ var (
 	errTimeoutHeader = &Error{Status: http.StatusBadRequest, Message: "Invalid " + TimeoutHeader + " header."}
 	errReadBody      = &Error{Status: http.StatusBadRequest, Message: "Request body could not be read."}
 )
-
-// errorFor is the failure an unexpected error is answered with.
-func errorFor(status int) *Error {
-	switch status {
-	case http.StatusGatewayTimeout:
-		return errDeadline
-	case http.StatusServiceUnavailable:
-		return errShutdown
-	}
-	return errInternal
-}
 
 // echoLimit is the most bytes of caller input that a message repeats.
 const echoLimit = 128
@@ -183,9 +158,10 @@ func errRepeatedKey(key []byte) *Error {
 	return &Error{Status: http.StatusBadRequest, Message: "Request repeats the key " + string(appendString(nil, echoed(string(key)))) + "."}
 }
 
-// errBatchTooLarge refuses a batch of more than max calls, whole.
+// errBatchTooLarge refuses a batch of more than max calls, whole; its data
+// carries the limit.
 func errBatchTooLarge(max int) *Error {
-	return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Batch has more than " + strconv.Itoa(max) + " calls."}
+	return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Batch has more than " + strconv.Itoa(max) + " calls.", Data: batchLimit{MaxBatch: max}}
 }
 
 // errForbidden refuses a request whose host or address is not allowed,

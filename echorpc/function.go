@@ -2,8 +2,9 @@ package echorpc
 
 import (
 	"encoding/json"
-	"errors"
+	"net/http"
 	"reflect"
+	"sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -18,7 +19,15 @@ type Funcs map[string]Handler
 
 // Handler is a registered function's implementation, made by [Func],
 // [RawFunc] or [Stream].
+//
+// A plain Go function is not a Handler: wrap it, as in
+// echorpc.Func(myFunc). The compiler then says that the function lacks the
+// method aHandlerMadeByFuncRawFuncOrStream.
 type Handler interface {
+	// aHandlerMadeByFuncRawFuncOrStream marks the types that Func, RawFunc
+	// and Stream make, and names them in the compiler's error when a plain
+	// function is given instead.
+	aHandlerMadeByFuncRawFuncOrStream()
 	// call runs the function on a request's raw data.
 	call(c echo.Context, data json.RawMessage, env callEnv) Result
 	// types returns the input and output types; nil for untyped handlers.
@@ -39,6 +48,8 @@ func (h RawFunc) call(c echo.Context, data json.RawMessage, _ callEnv) Result {
 }
 
 func (h RawFunc) types() (in, out reflect.Type) { return nil, nil }
+
+func (RawFunc) aHandlerMadeByFuncRawFuncOrStream() {}
 
 // Response is an untyped handler's answer.
 type Response struct {
@@ -107,52 +118,59 @@ type typedHandler[In, Out any] struct {
 	validate bool
 }
 
+func (*typedHandler[In, Out]) aHandlerMadeByFuncRawFuncOrStream() {}
+
 func (h *typedHandler[In, Out]) types() (in, out reflect.Type) {
 	return reflect.TypeFor[In](), reflect.TypeFor[Out]()
 }
 
 func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage, env callEnv) Result {
-	in, res, ok := decodeInput[In](c, data, env.strict, h.validate)
-	if !ok {
-		return res
+	in, failure := decodeInput[In](c, data, env, h.validate)
+	if failure != nil {
+		return Result{Err: failure}
 	}
 	out, err := h.fn(c, in)
 	if err != nil {
-		return handlerError(c, err)
+		return Result{Err: err} // settled by the chain: see settle
 	}
 	return Result{Response: Response{OK: true, Data: out}}
 }
 
-// decodeInput decodes and validates a typed function's data; ok is false
-// when res refuses it.
-func decodeInput[In any](c echo.Context, data []byte, strict, validate bool) (in In, res Result, ok bool) {
+// decodeInput decodes and validates a typed function's data, or returns
+// the failure that refuses it.
+func decodeInput[In any](c echo.Context, data []byte, env callEnv, validate bool) (in In, failure *Error) {
 	strictIndex := 0
-	if strict {
+	if env.strict {
 		strictIndex = 1
 	}
 	if err := jsonv2.Unmarshal(data, &in, decodeOptions[strictIndex]); err != nil {
-		return in, invalidData(decodeError(err)), false
+		return in, InvalidData(decodeError(err)...)
 	}
-	if validate {
-		if v := c.Echo().Validator; v != nil {
-			if rv := reflect.ValueOf(&in).Elem(); rv.Kind() != reflect.Pointer || !rv.IsNil() {
-				if err := v.Validate(in); err != nil {
-					return in, validationError(err, reflect.TypeFor[In]()), false
-				}
-			}
+	if !validate {
+		return in, nil
+	}
+	v := c.Echo().Validator
+	if v == nil {
+		env.fn.warnNoValidator(c)
+		return in, nil
+	}
+	if rv := reflect.ValueOf(&in).Elem(); rv.Kind() != reflect.Pointer || !rv.IsNil() {
+		if err := v.Validate(in); err != nil {
+			return in, validationError(err, reflect.TypeFor[In]())
 		}
 	}
-	return in, Result{}, true
+	return in, nil
 }
 
-// handlerError sorts a typed handler's error (see [Func]), logging what
-// must not be sent.
-func handlerError(c echo.Context, err error) Result {
-	var he *echo.HTTPError
-	if errors.As(err, &he) && he.Internal != nil {
-		c.Logger().Errorf("echorpc: %v", he.Internal)
+// warnNoValidator logs, once per function, that its input has validate
+// tags that nothing checks, because the Echo instance has no Validator.
+func (fn *function) warnNoValidator(c echo.Context) {
+	if fn == nil || !fn.validateTags {
+		return
 	}
-	return outcomeOf(err)
+	fn.warned.Do(func() {
+		c.Logger().Warnf("echorpc: function %q: its input has validate tags, but the Echo instance has no Validator (set e.Validator), so they are not checked", fn.name)
+	})
 }
 
 // callEnv is what a handler needs to know of the call beyond its data.
@@ -160,6 +178,7 @@ type callEnv struct {
 	strict  bool    // refuse unknown names in typed data
 	dialect dialect // the request's, for a stream's envelopes
 	rpc     *RPC
+	fn      *function
 }
 
 // function is a registered function with what guards and wraps it.
@@ -176,6 +195,11 @@ type function struct {
 	stream     bool
 	query      bool          // free of side effects: also answers GET
 	maxAge     time.Duration // a query's Cache-Control max-age
+	vary       []string      // the request headers a query's answer depends on
+	// validateTags is set when the input type has validate tags, and
+	// warned once the missing Validator has been logged.
+	validateTags bool
+	warned       sync.Once
 }
 
 // Option sets something for the functions registered in one call of
@@ -186,6 +210,7 @@ type Option func(*scope)
 type scope struct {
 	query      bool
 	maxAge     time.Duration
+	vary       []string
 	strict     bool
 	intercept  []Interceptor
 	rules      rules
@@ -247,4 +272,32 @@ func WithInterceptors(interceptors ...Interceptor) Option {
 // ignored, so that a newer page can call an older server.
 func RefuseUnknownFields() Option {
 	return func(s *scope) { s.strict = true }
+}
+
+// Query declares these functions free of side effects: calling them reads
+// and never writes, which is stronger than [Idempotent] (an idempotent
+// function may write) and implies it. A query also answers
+// GET (and HEAD) Prefix/<name>?data=<URL-encoded JSON>, with an ETag
+// computed from the reply (If-None-Match is answered 304) and a
+// Cache-Control with max-age maxAge; with maxAge 0 the reply is
+// "no-store". The answer is "private" (kept by the browser, never by a
+// shared cache) when a session or address rule guards the function or the
+// request carries a Cookie or an Authorization header, and "public"
+// otherwise; Vary names the headers the answer may depend on. List in vary
+// the request headers that the functions read ("Accept-Language", say), so
+// that caches keep one answer per value: naming Cookie or Authorization
+// makes every answer private.
+//
+// GET runs no cross-origin check, which is safe only because a query
+// changes nothing: never declare a function that writes as a query. The
+// manifest marks queries, and the JS client can use GET for them.
+func Query(maxAge time.Duration, vary ...string) Option {
+	canonical := make([]string, len(vary))
+	for i, h := range vary {
+		canonical[i] = http.CanonicalHeaderKey(h)
+	}
+	return func(s *scope) {
+		s.query, s.maxAge, s.idempotent = true, maxAge, true
+		s.vary = append(s.vary, canonical...)
+	}
 }

@@ -196,7 +196,7 @@ func TestProtocol(t *testing.T) {
 		{name: "400-truncated", givenBody: `{"weerpc":1.1,"function":"echo"`,
 			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request is not valid JSON (unexpected end).","data":null}`},
 		{name: "400-array-body", givenBody: `[{"weerpc":1.1,"function":"echo"}]`,
-			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request must be a JSON object.","data":null}`},
+			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Batches are off on this instance: send one call per request.","data":{"maxBatch":0}}`},
 		{name: "400-string-body", givenBody: `"echo"`,
 			expectStatus: 400, expectBody: `{"weerpc":1.1,"ok":false,"message":"Request must be a JSON object.","data":null}`},
 		{name: "400-trailing-data", givenBody: `{"weerpc":1.1,"function":"echo"} {"weerpc":1.1,"function":"boom"}`,

@@ -57,7 +57,13 @@ type Result struct {
 	// for an error or panic).
 	Status int
 	// Err is an unexpected error, or a recovered panic: it is logged and
-	// answered 500, or 504 when it is a context deadline.
+	// answered 500, or 504 when it is a context deadline and 503 when the
+	// server is shutting down; Message is then the message sent ("Internal
+	// error."). An interceptor that returns an [*Error] (or an
+	// *echo.HTTPError) in Err answers with it, as a typed handler's error
+	// is answered:
+	//
+	//	return echorpc.Result{Err: &echorpc.Error{Status: http.StatusTooManyRequests, Message: "Slow down."}}
 	Err error
 	// Items is the number of items a stream sent.
 	Items int
@@ -70,7 +76,8 @@ type Result struct {
 // (413), "unsupported" (415), "overloaded" (429, 503), "deadline" (504),
 // "internal" (500 and other 5xx).
 func (r Result) Class() string {
-	return classOf(statusOf(&r), r.OK && r.Err == nil)
+	settle(&r)
+	return classOf(r.Status, r.OK && r.Err == nil)
 }
 
 // CallFunc runs one call.
@@ -93,11 +100,15 @@ type CallFunc func(c echo.Context, call Call) Result
 type Interceptor func(next CallFunc) CallFunc
 
 // chain wraps inner in interceptors, the first outermost, once, at
-// registration. The innermost step recovers panics and sets the status,
-// so every interceptor sees a final Result.
+// registration. The innermost step recovers panics and settles the result
+// (see settle), so every interceptor sees a final Result.
 func chain(inner CallFunc, interceptors ...[]Interceptor) CallFunc {
 	next := func(c echo.Context, call Call) (res Result) {
-		defer func() { res.Status = statusOf(&res) }()
+		defer func() {
+			if hidden := settle(&res); hidden != nil {
+				c.Logger().Errorf("echorpc: function %q: %v", call.Function, hidden)
+			}
+		}()
 		defer recoverResult(&res)
 		return inner(c, call)
 	}

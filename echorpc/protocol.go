@@ -54,59 +54,53 @@ func (rb *replyBuffer) free() {
 	}
 }
 
-// appendEnvelope appends res's four-key envelope in dialect v, or five keys
-// with its status when inBatch, and returns that status. A result with an
-// unexpected error (logged by then) is the failure of its status. Data that
-// cannot be encoded makes the envelope a logged internal error instead.
-func (rb *replyBuffer) appendEnvelope(c echo.Context, v dialect, res *Result, inBatch bool) int {
-	status := statusOf(res)
-	ok, message, data := res.OK, res.Message, res.Data
-	if res.Err != nil {
-		e := errorFor(status)
-		ok, message, data = false, e.Message, nil
-	}
+// appendEnvelope appends a settled result's four-key envelope in dialect
+// v, or five keys with its status when withStatus (a batch item, a
+// stream's error event), and returns that status. Data that cannot be
+// encoded makes the envelope a logged internal error instead.
+func (rb *replyBuffer) appendEnvelope(c echo.Context, v dialect, res *Result, withStatus bool) int {
 	b := &rb.buf
 	start := b.Len()
 	okIndex := 0
-	if ok {
+	if res.OK {
 		okIndex = 1
 	}
 	b.WriteString(envelopeHeads[v][okIndex])
-	if message == "" {
+	if res.Message == "" {
 		b.WriteString("null")
 	} else {
-		b.Write(appendString(b.AvailableBuffer(), message))
+		b.Write(appendString(b.AvailableBuffer(), res.Message))
 	}
 	b.WriteString(`,"data":`)
-	if data == nil {
+	if res.Data == nil {
 		b.WriteString("null")
 	} else {
 		rb.enc.Reset(b, encodeOptions)
-		if err := jsonv2.MarshalEncode(rb.enc, data, encodeOptions); err != nil {
+		if err := jsonv2.MarshalEncode(rb.enc, res.Data, encodeOptions); err != nil {
 			c.Logger().Errorf("echorpc: reply data cannot be encoded as JSON: %v", err)
 			b.Truncate(start)
-			return rb.appendEnvelope(c, v, &Result{Err: err}, inBatch)
+			failed := Result{Err: err}
+			settle(&failed)
+			return rb.appendEnvelope(c, v, &failed, withStatus)
 		}
 		b.Truncate(b.Len() - 1) // the encoder's newline
 	}
-	if inBatch {
+	if withStatus {
 		b.WriteString(`,"status":`)
-		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(status), 10))
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(res.Status), 10))
 	}
 	b.WriteByte('}')
-	return status
+	return res.Status
 }
 
 // request is the parsed top level of a weeRPC request body. Byte slices point
 // into the body.
 type request struct {
-	version    dialect
-	versionOK  bool
-	hasFunc    bool   // "function" is present and a JSON string
-	function   []byte // raw string contents when funcEscaped is false
-	funcName   string // decoded name when the raw string had escapes
-	funcEscape bool
-	data       []byte // raw JSON of "data"; nil when absent
+	version   dialect
+	versionOK bool
+	hasFunc   bool   // "function" is present and a JSON string
+	name      []byte // the function's name, unescaped
+	data      []byte // raw JSON of "data"; nil when absent
 }
 
 // Top-level keys of a request, as bits for duplicate detection.
@@ -193,11 +187,9 @@ func parseRequest(body []byte, maxDepth int) (request, *Error) {
 		case keyFunction:
 			if raw[0] == '"' {
 				r.hasFunc = true
-				if bytes.IndexByte(raw, '\\') >= 0 {
-					r.funcEscape = true
-					r.funcName = string(unescape(raw))
-				} else {
-					r.function = raw[1 : len(raw)-1]
+				r.name = raw[1 : len(raw)-1]
+				if bytes.IndexByte(r.name, '\\') >= 0 {
+					r.name = unescape(raw)
 				}
 			}
 		case keyData:

@@ -2,7 +2,6 @@ package echorpc
 
 import (
 	"fmt"
-	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -257,21 +256,7 @@ func New(r Router, config Config) *RPC {
 		warnf(r, "echorpc: %s: InsecureSkipOriginCheck is set: any web page can make its visitors' browsers call these functions with their cookies", pathOf(config.Prefix))
 	}
 
-	rpc.path = r.Add(http.MethodPost, config.Prefix, rpc.serve).Path
-	r.Add(http.MethodOptions, config.Prefix, options)
-	// Echo calls a path's RouteNotFound handler for every method that the
-	// path has no route for, unusual ones (PURGE) included.
-	r.Add(echo.RouteNotFound, config.Prefix, rpc.methodNotAllowed(headerAllow))
-	mountClient(r, config.Prefix)
-	if config.Manifest {
-		r.Add(http.MethodGet, config.Prefix+"/manifest.json", rpc.serveManifest)
-		r.Add(http.MethodGet, config.Prefix+"/client.d.ts", rpc.serveTypeScript)
-		r.Add(http.MethodGet, config.Prefix+"/openapi.json", rpc.serveOpenAPI)
-	}
-	// Every function at its own URL (see urls.go).
-	r.Add(http.MethodPost, config.Prefix+"/:function", rpc.serveFunction)
-	r.Add(http.MethodGet, config.Prefix+"/:function", rpc.serveFunction)
-	r.Add(echo.RouteNotFound, config.Prefix+"/:function", rpc.methodNotAllowed(headerAllowQuery))
+	rpc.mount(r, config.Prefix)
 	if config.Functions != nil {
 		rpc.Functions(config.Functions)
 	}
@@ -326,11 +311,14 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 				panic(fmt.Sprintf("echorpc: function %q: %s", name, why))
 			}
 		}
-		strict := s.strict
 		fn := &function{name: name, nameValue: name, handler: h, rules: s.rules, timeout: s.timeout,
-			doc: s.doc, idempotent: s.idempotent, strict: strict, stream: isStream(h), query: s.query, maxAge: s.maxAge}
+			doc: s.doc, idempotent: s.idempotent, strict: s.strict, stream: isStream(h), query: s.query,
+			maxAge: s.maxAge, vary: s.vary, validateTags: in != nil && hasValidateTags(in)}
+		env := callEnv{strict: s.strict, rpc: rpc, fn: fn}
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
-			return h.call(c, call.Data, callEnv{strict: strict, dialect: call.dialect, rpc: rpc})
+			env := env
+			env.dialect = call.dialect
+			return h.call(c, call.Data, env)
 		}, rpc.config.Interceptors, s.intercept)
 		next[name] = fn
 	}

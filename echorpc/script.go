@@ -8,66 +8,88 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/echo-rpc/wrpc"
 	"github.com/labstack/echo/v4"
 )
 
-// clientAsset is one embedded client file, with everything a reply needs
-// computed once, at start-up.
+// clientAsset is one embedded client file, with everything a reply needs.
+// Nothing is computed when the package loads: a program that imports
+// echorpc only for its Client pays nothing. The ETag is computed when the
+// instance mounts the file, and the gzip variant on its first request that
+// accepts gzip.
 type clientAsset struct {
-	body, gzipped  []byte
-	contentType    []string
-	etag, gzipETag []string
-	gzipLength     []string
+	body        []byte
+	contentType []string
+	etag        []string
+
+	gzipOnce   sync.Once
+	gzipped    []byte
+	gzipETag   []string
+	gzipLength []string
 }
 
-var clientAssets = loadClientAssets()
+// clientAssetSet holds the embedded client files, loaded on first use.
+type clientAssetSet struct {
+	once   sync.Once
+	assets map[string]*clientAsset
+}
 
-func loadClientAssets() map[string]*clientAsset {
-	assets := map[string]*clientAsset{}
+var clientAssets clientAssetSet
+
+// get returns the embedded file name.
+func (s *clientAssetSet) get(name string) *clientAsset {
+	s.once.Do(s.load)
+	a := s.assets[name]
+	if a == nil {
+		panic("echorpc: the embedded client lacks " + name)
+	}
+	return a
+}
+
+func (s *clientAssetSet) load() {
+	s.assets = map[string]*clientAsset{}
 	for _, name := range wrpc.ClientFiles {
 		body, ok := wrpc.ClientFile(name)
 		if !ok {
-			panic("echorpc: the embedded client lacks " + name)
+			continue // get panics, naming it
 		}
-		var gz bytes.Buffer
-		w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-		_, _ = w.Write(body)
-		_ = w.Close()
 		sum := sha256.Sum256(body)
-		tag := hex.EncodeToString(sum[:12])
 		ct := "text/javascript; charset=utf-8"
 		if strings.HasSuffix(name, ".map") {
 			ct = "application/json"
 		}
-		assets[name] = &clientAsset{
+		s.assets[name] = &clientAsset{
 			body:        body,
-			gzipped:     gz.Bytes(),
 			contentType: []string{ct},
-			etag:        []string{`"` + tag + `"`},
-			gzipETag:    []string{`"` + tag + `-gz"`},
-			gzipLength:  []string{strconv.Itoa(gz.Len())},
+			etag:        []string{`"` + hex.EncodeToString(sum[:12]) + `"`},
 		}
 	}
-	return assets
 }
 
-// mountClient serves the browser client at prefix+"/client.js" (a script
-// that defines the globals wrpc and weerpc), prefix+"/client.mjs" (an ES
-// module) and their source maps, for GET and HEAD.
+// gzip returns the gzip variant, compressed on first use.
+func (a *clientAsset) gzip() (body []byte, etag, length []string) {
+	a.gzipOnce.Do(func() {
+		var gz bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		_, _ = w.Write(a.body)
+		_ = w.Close()
+		a.gzipped = gz.Bytes()
+		a.gzipETag = []string{strings.TrimSuffix(a.etag[0], `"`) + `-gz"`}
+		a.gzipLength = []string{strconv.Itoa(gz.Len())}
+	})
+	return a.gzipped, a.gzipETag, a.gzipLength
+}
+
+// The browser client is served at prefix+"/client.js" (a script that
+// defines the globals wrpc and weerpc), prefix+"/client.mjs" (an ES
+// module) and their source maps, for GET and HEAD (see routes.go).
 //
 // Replies carry a strong ETag and Cache-Control: no-cache, so browsers keep
 // the file and revalidate it cheaply (304) and pick up a new client after an
 // upgrade; they are gzipped when the request accepts it.
-func mountClient(r Router, prefix string) {
-	for _, name := range wrpc.ClientFiles {
-		a := clientAssets[name]
-		r.Add(http.MethodGet, prefix+"/"+name, a.serve)
-		r.Add(http.MethodHead, prefix+"/"+name, a.serve)
-	}
-}
 
 var (
 	headerNoCache      = []string{"no-cache"}
@@ -80,10 +102,10 @@ var (
 // a body.
 func (a *clientAsset) serve(c echo.Context) error {
 	r := c.Request()
-	body, etag := a.body, a.etag
+	body, etag, length := a.body, a.etag, []string(nil)
 	gz := acceptsGzip(r.Header.Get(echo.HeaderAcceptEncoding))
 	if gz {
-		body, etag = a.gzipped, a.gzipETag
+		body, etag, length = a.gzip()
 	}
 	h := c.Response().Header()
 	h[echo.HeaderContentType] = a.contentType
@@ -95,7 +117,7 @@ func (a *clientAsset) serve(c echo.Context) error {
 		// ServeContent leaves an encoded reply's length and ranges to us:
 		// the whole gzip body, always.
 		h[echo.HeaderContentEncoding] = headerGzipEncoding
-		h[echo.HeaderContentLength] = a.gzipLength
+		h[echo.HeaderContentLength] = length
 		r.Header.Del("Range")
 	}
 	http.ServeContent(c.Response(), r, "", time.Time{}, bytes.NewReader(body))
@@ -112,15 +134,7 @@ func acceptsGzip(header string) bool {
 		if coding != "gzip" && coding != "x-gzip" && coding != "*" {
 			continue
 		}
-		q := 1.0
-		for _, p := range strings.Split(params, ";") {
-			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-			if strings.EqualFold(strings.TrimSpace(k), "q") {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-					q = f
-				}
-			}
-		}
+		q := qValue(params)
 		if coding != "*" {
 			return q > 0 // an explicit gzip entry decides
 		}

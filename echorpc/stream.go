@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"runtime/debug"
@@ -56,6 +57,8 @@ type streamHandler[In, Out any] struct {
 	validate bool
 }
 
+func (*streamHandler[In, Out]) aHandlerMadeByFuncRawFuncOrStream() {}
+
 func (h *streamHandler[In, Out]) types() (in, out reflect.Type) {
 	return reflect.TypeFor[In](), reflect.TypeFor[Out]()
 }
@@ -63,9 +66,9 @@ func (h *streamHandler[In, Out]) types() (in, out reflect.Type) {
 func (h *streamHandler[In, Out]) streams() bool { return true }
 
 func (h *streamHandler[In, Out]) call(c echo.Context, data json.RawMessage, env callEnv) Result {
-	in, res, ok := decodeInput[In](c, data, env.strict, h.validate)
-	if !ok {
-		return res
+	in, failure := decodeInput[In](c, data, env, h.validate)
+	if failure != nil {
+		return Result{Err: failure}
 	}
 	w := newEventWriter(c, env)
 	defer w.close()
@@ -97,27 +100,14 @@ func isStream(h Handler) bool {
 	return ok && s.streams()
 }
 
-// acceptsEventStream reports whether the request asks for server-sent
-// events.
-func acceptsEventStream(r *http.Request) bool {
-	for _, v := range r.Header.Values(echo.HeaderAccept) {
-		for _, part := range strings.Split(v, ",") {
-			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 var (
-	errNotEventStream = &Error{Status: http.StatusNotAcceptable, Message: "This function streams: call it with Accept: text/event-stream."}
-	errStreamInBatch  = &Error{Status: http.StatusBadRequest, Message: "A streaming function cannot be a batch item."}
-	errTooManyStreams = &Error{Status: http.StatusServiceUnavailable, Message: "Too many open streams: try again later."}
-	errStreamStalled  = errors.New("echorpc: the caller stopped reading the stream")
-	headerEventStream = []string{"text/event-stream"}
-	headerNoBuffering = []string{"no"}
+	errNotEventStream   = &Error{Status: http.StatusNotAcceptable, Message: "This function streams: call it with Accept: text/event-stream."}
+	errStreamInBatch    = &Error{Status: http.StatusBadRequest, Message: "A streaming function cannot be a batch item."}
+	errTooManyStreams   = &Error{Status: http.StatusServiceUnavailable, Message: "Too many open streams: try again later."}
+	errStreamStalled    = errors.New("echorpc: the caller stopped reading the stream")
+	errItemNotEncodable = errors.New("echorpc: a stream item cannot be encoded as JSON")
+	headerEventStream   = []string{"text/event-stream"}
+	headerNoBuffering   = []string{"no"}
 )
 
 // eventWriter writes one stream's events; send (from the handler) and the
@@ -139,6 +129,7 @@ type eventWriter struct {
 	started bool      // the headers are sent
 	done    bool      // the last event is written
 	failed  error     // why writing stopped
+	broken  error     // an item could not be encoded: the stream ends with an error
 }
 
 func newEventWriter(c echo.Context, env callEnv) *eventWriter {
@@ -211,35 +202,60 @@ func (w *eventWriter) buffer() {
 	}
 }
 
-// send writes one item as an event with its envelope.
+// maxEventID is the longest event id that send takes, in bytes: a caller
+// sends it back in a header (Last-Event-ID) to resume.
+const maxEventID = 256
+
+// checkEventID refuses an event id that a browser could not send back:
+// one longer than maxEventID, or one with a NUL, CR or LF (browsers drop an
+// id with NUL, and a line break would end the id line).
+func checkEventID(id string) error {
+	switch {
+	case len(id) > maxEventID:
+		return fmt.Errorf("echorpc: an event id is %d bytes, over the %d-byte limit", len(id), maxEventID)
+	case strings.ContainsAny(id, "\x00\r\n"):
+		return errors.New("echorpc: an event id has a NUL, CR or LF, which a browser cannot send back")
+	}
+	return nil
+}
+
+// send writes one item as an event with its envelope. An id that
+// checkEventID refuses is refused, with nothing sent; an item that cannot
+// be encoded is refused too, and ends the stream with an error event (500,
+// logged) whatever the handler returns.
 func (w *eventWriter) send(id string, item any) error {
+	if err := checkEventID(id); err != nil {
+		return err
+	}
 	ctx := w.c.Request().Context()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.failed != nil {
+	switch {
+	case w.failed != nil:
 		return w.failed
-	}
-	if err := ctx.Err(); err != nil {
+	case w.broken != nil:
+		return w.broken
+	case ctx.Err() != nil:
 		return context.Cause(ctx)
 	}
-	w.start()
 	w.buffer()
-	w.seq++
 	b := &w.rb.buf
 	b.WriteString("id: ")
 	if id == "" {
-		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(w.seq), 10))
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(w.seq+1), 10))
 	} else {
-		b.WriteString(strings.NewReplacer("\n", "", "\r", "").Replace(id))
+		b.WriteString(id)
 	}
 	b.WriteString("\ndata: ")
-	res := Result{Response: Response{OK: true, Data: item}}
+	res := Result{Response: Response{OK: true, Data: item}, Status: http.StatusOK}
 	if status := w.rb.appendEnvelope(w.c, w.env.dialect, &res, false); status != http.StatusOK {
-		b.Reset()
-		w.failed = errors.New("echorpc: a stream item cannot be encoded as JSON")
-		return w.failed
+		b.Reset() // appendEnvelope logged why
+		w.broken = errItemNotEncodable
+		return w.broken
 	}
 	b.WriteString("\n\n")
+	w.seq++
+	w.start()
 	if w.flush(); w.failed != nil {
 		return w.failed
 	}
@@ -271,25 +287,18 @@ func (w *eventWriter) flush() {
 	}
 }
 
-// end writes the last event: "end" when fn returned nil, "error" with a
-// failing envelope (carrying its status) otherwise, and returns the
-// stream's result for the interceptors.
+// end writes the last event, exactly one: "end" when fn returned nil,
+// "error" with a failing envelope (carrying its status) otherwise or when
+// an item could not be encoded; and returns the stream's settled result
+// for the interceptors. A stream whose caller is gone gets neither: there
+// is no one to write to.
 func (w *eventWriter) end(err error) Result {
-	ctx := w.c.Request().Context()
-	var res Result
-	switch {
-	case err == nil:
-		res = Result{Response: Response{OK: true}}
-	case errors.Is(err, errStreamStalled) || errors.Is(context.Cause(ctx), errStreamStalled):
-		res = Result{Err: errStreamStalled}
-	case ctx.Err() != nil && errors.Is(context.Cause(ctx), http.ErrServerClosed):
-		res = Result{Err: http.ErrServerClosed}
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res = Result{Err: context.DeadlineExceeded}
-	case ctx.Err() != nil:
-		res = Result{Err: context.Cause(ctx)} // the caller went away
-	default:
-		res = handlerError(w.c, err)
+	res := Result{Response: Response{OK: true}}
+	if cause := w.cause(err); cause != nil {
+		res = Result{Err: cause}
+	}
+	if hidden := settle(&res); hidden != nil {
+		w.c.Logger().Errorf("echorpc: function %q: %v", w.env.fn.name, hidden)
 	}
 	res.Items = w.items
 	w.mu.Lock()
@@ -315,6 +324,33 @@ func (w *eventWriter) end(err error) Result {
 	b.WriteString("\n\n")
 	w.flush()
 	return res
+}
+
+// cause is why a stream ended, given what its handler returned: nil for a
+// clean end; the writer's own failures (a caller that stopped reading, an
+// item that could not be encoded) and the context's (a server shutdown, the
+// deadline, a caller gone) before the handler's error, which is usually
+// their echo.
+func (w *eventWriter) cause(err error) error {
+	ctx := w.c.Request().Context()
+	w.mu.Lock()
+	broken := w.broken
+	w.mu.Unlock()
+	switch {
+	case errors.Is(err, errStreamStalled) || errors.Is(context.Cause(ctx), errStreamStalled):
+		return errStreamStalled
+	case broken != nil:
+		return broken
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && errors.Is(context.Cause(ctx), http.ErrServerClosed):
+		return http.ErrServerClosed
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	case ctx.Err() != nil:
+		return context.Cause(ctx) // the caller went away
+	}
+	return err
 }
 
 // close ends the stream's bookkeeping, also when the handler panicked.
