@@ -9,32 +9,57 @@
 //
 // # Quick start
 //
-//	e := echo.New()
-//	e.Use(session.Middleware(sessions.NewCookieStore(key))) // for session rules
+//	package main
 //
-//	rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{})
-//	rpc.Functions(echorpc.Funcs{
-//		"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) {
-//			sum := 0.0
-//			for _, n := range in {
-//				sum += n
-//			}
-//			return sum, nil
-//		}),
-//		"add_string": echorpc.RawFunc(addString), // Flask-style: raw JSON in, Success or Fail out
-//	})
-//	rpc.Functions(echorpc.Funcs{"secret": echorpc.RawFunc(secret)},
-//		echorpc.WithSessionAuth("logged_in", true))
+//	import (
+//		"net/http"
 //
-// and in the page:
+//		"github.com/echo-rpc/wrpc/echorpc"
+//		"github.com/go-playground/validator/v10"
+//		"github.com/labstack/echo/v4"
+//	)
 //
-//	<script src="/rpc/tester/client.js"></script>
-//	<script>wrpc.call("add_numbers", [1, 2, 3]).then(sum => ...)</script>
+//	// structValidator is Echo's e.Validator: without one, validate tags go unchecked.
+//	type structValidator struct{ v *validator.Validate }
+//
+//	func (s structValidator) Validate(i any) error { return s.v.Struct(i) } // the error as it is
+//
+//	type Greeting struct {
+//		Name string `json:"name" validate:"required"`
+//	}
+//
+//	func main() {
+//		e := echo.New()
+//		e.Validator = structValidator{validator.New()}
+//		rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{})
+//		rpc.Functions(echorpc.Funcs{
+//			"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) {
+//				sum := 0.0
+//				for _, n := range in {
+//					sum += n
+//				}
+//				return sum, nil
+//			}),
+//			"hello": echorpc.Func(func(c echo.Context, in Greeting) (string, error) {
+//				return "Hello " + in.Name + "!", nil // {} never gets here: 400, name is required
+//			}),
+//		})
+//		e.GET("/", func(c echo.Context) error { return c.HTML(http.StatusOK, page) })
+//		e.Logger.Fatal(e.Start("127.0.0.1:1323"))
+//	}
+//
+//	const page = `<script src="/rpc/tester/client.js"></script>
+//	<script>wrpc.call("add_numbers", [1, 2, 3]).then((sum) => document.body.append(sum))</script>`
 //
 // Handlers are made by [Func] (typed), [RawFunc] (untyped, answering with
 // [Success](message, data) or [Fail](message, data)) and [Stream]
-// (server-sent events). A typed handler fails with an [*Error] (or [Failf]),
-// or with Echo's echo.NewHTTPError, answered with its status and message.
+// (server-sent events). A typed handler fails with an [*Error] (or [Failf],
+// or [InvalidData] for field errors of its own), or with Echo's
+// echo.NewHTTPError, answered with its status and message. A
+// go-playground/validator error reaches the caller as field errors, whether
+// the validator returns it as is or wrapped in an *echo.HTTPError as Echo's
+// guide writes it. Session rules ([WithSessionAuth], Config.SessionAuth) read
+// echo-contrib's session.Get, so they need its session.Middleware.
 //
 // # The wire contract
 //

@@ -1,0 +1,19 @@
+package main
+
+// The typed handler answers as the README says, with its validator set.
+func main() {
+	if err := snippet(); err != nil {
+		fail("snippet: %v", err)
+	}
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	url := srv.URL + "/rpc/tester"
+	required := `{"weerpc":1.1,"ok":false,"message":"Invalid data: name is required.","data":{"errors":[{"path":"name","rule":"required","message":"is required"}]}}`
+	expect(srv.Client(), url, "hello", `{"name": "Ada"}`, 200, `{"weerpc":1.1,"ok":true,"message":null,"data":"Hello Ada!"}`)
+	expect(srv.Client(), url, "hello", `{}`, 400, required)
+	expect(srv.Client(), url, "hello", `null`, 400, required)
+	expect(srv.Client(), url, "hello", ``, 400, required)
+	expect(srv.Client(), url, "hello", `{"name": "root"}`, 200, `{"weerpc":1.1,"ok":false,"message":"Not that one.","data":{"field":"name"}}`)
+	expect(srv.Client(), url, "hello", `{"name": "nobody"}`, 200, `{"weerpc":1.1,"ok":false,"message":"No one is called \"nobody\".","data":null}`)
+	expect(srv.Client(), url, "hello", `{"name": "admin"}`, 403, `{"weerpc":1.1,"ok":false,"message":"no way","data":null}`)
+}
