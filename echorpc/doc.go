@@ -98,7 +98,8 @@
 //	a host or address rule fails                   403     Unauthorized (<host or address>)
 //	Content-Type not JSON                          415     Request must be JSON.
 //	body too large (Config.BodyLimit)              413     Request body is too large.
-//	batch longer than Config.MaxBatch              413     Batch has more than N calls.
+//	batch longer than Config.MaxBatch              413     Batch has more than N calls. (data {"maxBatch": N})
+//	a batch (an array) with batching off           400     Batches are off on this instance: ... (data {"maxBatch": 0})
 //	body empty, {} or null                         400     Request must not be empty.
 //	body not JSON, not an object, or refused       400     says which
 //	version missing or wrong                       400     Invalid weerpc version.
@@ -114,6 +115,11 @@
 //	*echo.HTTPError from a typed handler           code    its message
 //	handler error or panic                         500     Internal error.
 //	deadline exceeded, or passed before the call   504     Deadline exceeded.
+//
+// A program reads the batch limits from data.maxBatch (or the manifest's
+// maxBatch), never from the message. A handler's or an interceptor's field
+// errors are [FieldError] values ([InvalidData]), and a [Client] call's
+// [*Error] carries a failing reply's field errors in Errors.
 //
 // Checks run in this order: load, origin, no functions, the instance's
 // session, host and address rules, content type, body, version, function,

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -368,4 +369,20 @@ func mustJSON(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
+}
+
+// git ignores the SQLite file that go run ./example makes, and every file
+// SQLite keeps beside it (the rollback journal; in WAL mode the write-ahead
+// log and its shared-memory index).
+func TestSQLiteFilesAreIgnored(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	if out, err := exec.Command("git", "rev-parse", "--is-inside-work-tree").Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
+		t.Skip("not in a git work tree")
+	}
+	for _, name := range []string{"example.db", "example.db-journal", "example.db-wal", "example.db-shm"} {
+		err := exec.Command("git", "check-ignore", "-q", name).Run()
+		assert.NoError(t, err, "git does not ignore example/%s", name)
+	}
 }
