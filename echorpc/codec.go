@@ -169,27 +169,37 @@ type playgroundFieldError interface {
 // playgroundErrors finds a go-playground/validator ValidationErrors (a
 // slice of FieldError) in err's chain and maps it, or returns nil.
 func playgroundErrors(err error, in reflect.Type) []FieldError {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		v := reflect.ValueOf(e)
-		if v.Kind() != reflect.Slice || v.Len() == 0 {
-			continue
-		}
-		var out []FieldError
-		for i := range v.Len() {
-			f, ok := v.Index(i).Interface().(playgroundFieldError)
-			if !ok {
-				return nil
-			}
-			out = append(out, FieldError{
-				Path:    wirePath(in, f.StructNamespace()),
-				Rule:    f.Tag(),
-				Param:   f.Param(),
-				Message: ruleMessage(f.Tag(), f.Param()),
-			})
-		}
-		return out
+	if err == nil {
+		return nil
 	}
-	return nil
+	v := reflect.ValueOf(err)
+	if v.Kind() != reflect.Slice || v.Len() == 0 {
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			return playgroundErrors(u.Unwrap(), in)
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if out := playgroundErrors(e, in); out != nil {
+					return out
+				}
+			}
+		}
+		return nil
+	}
+	var out []FieldError
+	for i := range v.Len() {
+		f, ok := v.Index(i).Interface().(playgroundFieldError)
+		if !ok {
+			return nil
+		}
+		out = append(out, FieldError{
+			Path:    wirePath(in, f.StructNamespace()),
+			Rule:    f.Tag(),
+			Param:   f.Param(),
+			Message: ruleMessage(f.Tag(), f.Param()),
+		})
+	}
+	return out
 }
 
 // playgroundLine is one line of a go-playground/validator

@@ -169,7 +169,7 @@ func (fn *function) warnNoValidator(c echo.Context) {
 		return
 	}
 	fn.warned.Do(func() {
-		c.Logger().Warnf("echorpc: function %q: its input has validate tags, but the Echo instance has no Validator (set e.Validator), so they are not checked", fn.name)
+		c.Logger().Errorf("echorpc: function %q: its input has validate tags, but the Echo instance has no Validator (set e.Validator), so they are not checked", fn.name)
 	})
 }
 

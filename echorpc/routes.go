@@ -2,6 +2,7 @@ package echorpc
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/echo-rpc/wrpc"
 	"github.com/labstack/echo/v4"
@@ -55,24 +56,29 @@ func (rpc *RPC) mount(r Router, prefix string) {
 	rpc.others(r, byName, rpc.functionAllow, errMethod)
 }
 
-// file registers a file the instance serves, for GET and HEAD.
+// file registers a file the instance serves, for GET and HEAD. POST is
+// registered too, as a 405: without it, Echo's router would hand a POST to
+// the file's path to the function URLs' route.
 func (rpc *RPC) file(r Router, path string, h echo.HandlerFunc) {
 	r.Add(http.MethodGet, path, h)
 	r.Add(http.MethodHead, path, h)
-	rpc.others(r, path, fixedAllow(allowFile), errFileMethod)
+	notAllowed := rpc.others(r, path, fixedAllow(allowFile), errFileMethod)
+	r.Add(http.MethodPost, path, notAllowed)
 }
 
 // others registers a path's OPTIONS (204 with Allow) and its 405 for every
-// other method.
-func (rpc *RPC) others(r Router, path string, allow func(c echo.Context) []string, e *Error) {
+// other method, and returns the 405 handler.
+func (rpc *RPC) others(r Router, path string, allow func(c echo.Context) []string, e *Error) echo.HandlerFunc {
 	r.Add(http.MethodOptions, path, func(c echo.Context) error {
 		c.Response().Header()[echo.HeaderAllow] = allow(c)
 		return c.NoContent(http.StatusNoContent)
 	})
-	r.Add(echo.RouteNotFound, path, func(c echo.Context) error {
+	notAllowed := func(c echo.Context) error {
 		c.Response().Header()[echo.HeaderAllow] = allow(c)
 		return rpc.newExchange(c).refuse(e)
-	})
+	}
+	r.Add(echo.RouteNotFound, path, notAllowed)
+	return notAllowed
 }
 
 func fixedAllow(allow []string) func(echo.Context) []string {
@@ -82,7 +88,10 @@ func fixedAllow(allow []string) func(echo.Context) []string {
 // functionAllow is what a function's URL takes: GET and HEAD too for a
 // query.
 func (rpc *RPC) functionAllow(c echo.Context) []string {
-	if fn := (*rpc.funcs.Load())[c.Param("function")]; fn != nil && fn.query {
+	// Echo leaves the path parameter empty in a RouteNotFound handler: the
+	// name is the path's last segment.
+	p := c.Request().URL.Path
+	if fn := (*rpc.funcs.Load())[p[strings.LastIndexByte(p, '/')+1:]]; fn != nil && fn.query {
 		return allowQuery
 	}
 	return allowFunction
