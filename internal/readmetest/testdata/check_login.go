@@ -26,4 +26,11 @@ func main() {
 	expect(hc, url, "whoami", "", 401, unauthorized)
 	expect(hc, url, "login", `{"user": "ada", "password": "lovelace"}`, 200, `{"weerpc":1.1,"ok":true,"message":null,"data":"ada"}`)
 	expect(hc, url, "whoami", "", 200, `{"weerpc":1.1,"ok":true,"message":null,"data":"ada"}`)
+
+	// A cookie that does not decode can be logged out: the browser drops it.
+	jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: "not-a-signed-cookie"}})
+	expect(hc, url, "logout", "", 200, `{"weerpc":1.1,"ok":true,"message":null,"data":null}`)
+	if cs := jar.Cookies(u); len(cs) != 0 {
+		fail("logout left the cookie: %v", cs)
+	}
 }
