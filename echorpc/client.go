@@ -133,14 +133,7 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		rep, err := c.send(ctx, body)
-		var e *Error
-		switch {
-		case err == nil:
-			err = d.check(function, rep, out)
-		case !errors.As(err, &e):
-			err = fmt.Errorf("wrpc: calling %q: %w", function, err)
-		}
+		rep, err := c.try(ctx, d, function, body, out)
 		failed := retryable(ctx, rep.status, err)
 		if c.Retry != nil && !failed && ctx.Err() == nil {
 			c.budget.succeed()
@@ -153,16 +146,8 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 		if !c.budget.fail() || attempt >= policy.Attempts {
 			return err
 		}
-		wait := policy.backoff(attempt)
-		if rep.status == http.StatusTooManyRequests || rep.status == http.StatusServiceUnavailable {
-			if ra, ok := retryAfter(rep.retryAfter, time.Now()); ok {
-				wait = max(ra, minBackoff)
-			}
-		}
-		if wait > policy.MaxElapsed-time.Since(start) {
-			return err
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+		wait, ok := policy.wait(ctx, attempt, rep, time.Since(start))
+		if !ok {
 			return err
 		}
 		timer := time.NewTimer(wait)
@@ -173,6 +158,38 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 		case <-timer.C:
 		}
 	}
+}
+
+// try makes one try of a call and checks its reply.
+func (c *Client) try(ctx context.Context, d clientDialect, function string, body []byte, out any) (clientReply, error) {
+	rep, err := c.send(ctx, body)
+	var e *Error
+	switch {
+	case err == nil:
+		err = d.check(function, rep, out)
+	case !errors.As(err, &e):
+		err = fmt.Errorf("wrpc: calling %q: %w", function, err)
+	}
+	return rep, err
+}
+
+// wait is how long to wait before the next try after a failed one: the
+// backoff, or the reply's Retry-After on 429 and 503. ok is false when
+// that wait would pass MaxElapsed or the context's deadline.
+func (p Retry) wait(ctx context.Context, attempt int, rep clientReply, elapsed time.Duration) (time.Duration, bool) {
+	wait := p.backoff(attempt)
+	if rep.status == http.StatusTooManyRequests || rep.status == http.StatusServiceUnavailable {
+		if ra, ok := retryAfter(rep.retryAfter, time.Now()); ok {
+			wait = max(ra, minBackoff)
+		}
+	}
+	if wait > p.MaxElapsed-elapsed {
+		return 0, false
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+		return 0, false
+	}
+	return wait, true
 }
 
 // clientDialect is the dialect a Client speaks: its version key and number.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -168,16 +169,7 @@ func expectReply(code int, contentType string, body []byte, limit int, v10 bool)
 	if m, has := env["message"]; has && m != nil && !isString {
 		return expectedReply{}
 	}
-	key, versions := "weerpc", []float64{1.1, 1.0}
-	if v10 {
-		key, versions = "wrpc", []float64{1.0}
-	}
-	num, isNum := env[key].(json.Number)
-	if !isNum {
-		return expectedReply{}
-	}
-	v, err := strconv.ParseFloat(string(num), 64)
-	if err != nil || (v != versions[0] && (len(versions) == 1 || v != versions[1])) {
+	if !versionMatches(env, v10) {
 		return expectedReply{}
 	}
 	if !ok {
@@ -189,4 +181,19 @@ func expectReply(code int, contentType string, body []byte, limit int, v10 bool)
 	var raw map[string]json.RawMessage
 	_ = json.Unmarshal(body, &raw)
 	return expectedReply{ok: true, data: raw["data"]}
+}
+
+// versionMatches reports whether an envelope is in the dialect sent:
+// "weerpc" 1.1 (or 1.0, as Flask-RPC 1.1 answers), or "wrpc" 1.0.
+func versionMatches(env map[string]any, v10 bool) bool {
+	key, versions := "weerpc", []float64{1.1, 1.0}
+	if v10 {
+		key, versions = "wrpc", []float64{1.0}
+	}
+	num, isNum := env[key].(json.Number)
+	if !isNum {
+		return false
+	}
+	v, err := strconv.ParseFloat(string(num), 64)
+	return err == nil && slices.Contains(versions, v)
 }

@@ -63,47 +63,66 @@ func FuzzRequest(f *testing.F) {
 		if !documentedStatuses[rec.Code] {
 			t.Fatalf("status %d is not documented", rec.Code)
 		}
-		var reply map[string]json.RawMessage
-		if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil {
-			t.Fatalf("reply is not JSON: %q", rec.Body.String())
-		}
-		if len(reply) != 4 {
-			t.Fatalf("reply has %d keys: %s", len(reply), rec.Body.String())
-		}
-		var ok bool
-		if err := json.Unmarshal(reply["ok"], &ok); err != nil {
-			t.Fatalf("ok is not a bool: %s", rec.Body.String())
-		}
-		if m := reply["message"]; m == nil || (string(m) != "null" && m[0] != '"') {
-			t.Fatalf("message is not a string or null: %s", rec.Body.String())
-		}
-		if _, has := reply["data"]; !has {
-			t.Fatalf("no data: %s", rec.Body.String())
-		}
-
-		// The dialect: 1.0 only when the request validly asked for it.
+		ok := checkEnvelopeShape(t, rec.Body.Bytes())
 		var asked map[string]json.RawMessage
 		validJSON := json.Unmarshal(body, &asked) == nil
-		if v, has := reply["wrpc"]; has {
-			if string(v) != "1.0" || !validJSON || !isVersion(asked["wrpc"], 1.0) || asked["weerpc"] != nil {
-				t.Fatalf("answered 1.0 to %q: %s", body, rec.Body.String())
-			}
-		} else if string(reply["weerpc"]) != "1.1" {
-			t.Fatalf("no version key: %s", rec.Body.String())
-		}
+		checkDialect(t, rec.Body.Bytes(), validJSON, asked)
 
 		// A function runs only for a valid request, and then the call succeeds.
 		if ran != (ok && rec.Code == 200) {
 			t.Fatalf("ran=%v but reply %d %s", ran, rec.Code, rec.Body.String())
 		}
-		if ran {
-			var fn string
-			if !validJSON || json.Unmarshal(asked["function"], &fn) != nil || (fn != "f" && fn != "typed") ||
-				!(isVersion(asked["weerpc"], 1.1) || asked["weerpc"] == nil && isVersion(asked["wrpc"], 1.0)) {
-				t.Fatalf("a function ran for an invalid request %q", body)
-			}
+		if ran && !validCall(validJSON, asked) {
+			t.Fatalf("a function ran for an invalid request %q", body)
 		}
 	})
+}
+
+// checkEnvelopeShape checks that a reply is an envelope of four keys, and
+// returns its ok.
+func checkEnvelopeShape(t *testing.T, body []byte) bool {
+	var reply map[string]json.RawMessage
+	if err := json.Unmarshal(body, &reply); err != nil {
+		t.Fatalf("reply is not JSON: %q", body)
+	}
+	if len(reply) != 4 {
+		t.Fatalf("reply has %d keys: %s", len(reply), body)
+	}
+	var ok bool
+	if err := json.Unmarshal(reply["ok"], &ok); err != nil {
+		t.Fatalf("ok is not a bool: %s", body)
+	}
+	if m := reply["message"]; m == nil || (string(m) != "null" && m[0] != '"') {
+		t.Fatalf("message is not a string or null: %s", body)
+	}
+	if _, has := reply["data"]; !has {
+		t.Fatalf("no data: %s", body)
+	}
+	return ok
+}
+
+// checkDialect checks that a reply is in 1.0 only when the request validly
+// asked for it, and in 1.1 otherwise.
+func checkDialect(t *testing.T, body []byte, validJSON bool, asked map[string]json.RawMessage) {
+	var reply map[string]json.RawMessage
+	_ = json.Unmarshal(body, &reply)
+	if v, has := reply["wrpc"]; has {
+		if string(v) != "1.0" || !validJSON || !isVersion(asked["wrpc"], 1.0) || asked["weerpc"] != nil {
+			t.Fatalf("answered 1.0: %s", body)
+		}
+	} else if string(reply["weerpc"]) != "1.1" {
+		t.Fatalf("no version key: %s", body)
+	}
+}
+
+// validCall reports whether a request names a registered function in a
+// valid dialect.
+func validCall(validJSON bool, asked map[string]json.RawMessage) bool {
+	var fn string
+	if !validJSON || json.Unmarshal(asked["function"], &fn) != nil || (fn != "f" && fn != "typed") {
+		return false
+	}
+	return isVersion(asked["weerpc"], 1.1) || asked["weerpc"] == nil && isVersion(asked["wrpc"], 1.0)
 }
 
 func isVersion(raw json.RawMessage, want float64) bool {

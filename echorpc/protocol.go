@@ -116,31 +116,19 @@ const (
 // encoding/json would silently accept: invalid UTF-8, trailing data,
 // repeated keys, and nesting deeper than maxDepth. Keys match exactly.
 func parseRequest(body []byte, maxDepth int) (request, *Error) {
-	var r request
 	s := scanner{b: body, maxDepth: maxDepth}
 	s.skipSpace()
 	if s.i == len(s.b) {
-		return r, errEmpty
+		return request{}, errEmpty
 	}
 	if s.b[s.i] != '{' {
-		if err := s.value(1); err != nil {
-			return r, err
-		}
-		if err := s.end(); err != nil {
-			return r, err
-		}
-		if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
-			return r, errEmpty
-		}
-		return r, errNotObject
+		return request{}, notAnObject(&s, body)
 	}
 	if maxDepth < 1 {
-		return r, s.tooDeep()
+		return request{}, s.tooDeep()
 	}
 	s.i++
-	var seen int
-	var others [][]byte // unknown keys, to refuse their repeats too
-	members := 0
+	var p requestParser
 	err := s.elements('}', func() *Error {
 		key, err := s.key()
 		if err != nil {
@@ -150,68 +138,98 @@ func parseRequest(body []byte, maxDepth int) (request, *Error) {
 		if err := s.value(2); err != nil {
 			return err
 		}
-		raw := body[vStart:s.i]
-		members++
-
-		bit := 0
-		switch string(key) {
-		case "weerpc":
-			bit = keyWeerpc
-		case "wrpc":
-			bit = keyWrpc
-		case "function":
-			bit = keyFunction
-		case "data":
-			bit = keyData
-		}
-		if bit == 0 {
-			for _, o := range others {
-				if bytes.Equal(o, key) {
-					return errRepeatedKey(key)
-				}
-			}
-			others = append(others, key)
-		} else if seen&bit != 0 {
-			return errRepeatedKey(key)
-		}
-		seen |= bit
-		switch bit {
-		case keyWeerpc:
-			if isNumber(raw, "1.1", 1.1) {
-				r.version, r.versionOK = v11, true
-			}
-		case keyWrpc:
-			if isNumber(raw, "1.0", 1.0) && !(seen&keyWeerpc != 0 && r.versionOK) {
-				r.version, r.versionOK = v10, true
-			}
-		case keyFunction:
-			if raw[0] == '"' {
-				r.hasFunc = true
-				r.name = raw[1 : len(raw)-1]
-				if bytes.IndexByte(r.name, '\\') >= 0 {
-					r.name = unescape(raw)
-				}
-			}
-		case keyData:
-			r.data = raw
-		}
-		return nil
+		return p.member(key, body[vStart:s.i])
 	})
-	if err != nil {
-		return r, err
+	if err == nil {
+		err = s.end()
 	}
-	if err := s.end(); err != nil {
-		return r, err
+	if err != nil {
+		return p.r, err
 	}
 	// A "weerpc" key that is present but wrong makes the request invalid even
 	// when a "wrpc" key is right: the request asked for 1.1.
-	if seen&keyWeerpc != 0 && r.version == v10 {
-		r.version, r.versionOK = v11, false
+	if p.seen&keyWeerpc != 0 && p.r.version == v10 {
+		p.r.version, p.r.versionOK = v11, false
 	}
-	if members == 0 {
-		return r, errEmpty
+	if p.members == 0 {
+		return p.r, errEmpty
 	}
-	return r, nil
+	return p.r, nil
+}
+
+// notAnObject is the refusal of a body that does not open an object: its
+// syntax error if it is not JSON, empty for null, and not an object
+// otherwise.
+func notAnObject(s *scanner, body []byte) *Error {
+	if err := s.value(1); err != nil {
+		return err
+	}
+	if err := s.end(); err != nil {
+		return err
+	}
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		return errEmpty
+	}
+	return errNotObject
+}
+
+// requestParser picks the weeRPC keys out of an envelope's members.
+type requestParser struct {
+	r       request
+	seen    int      // the weeRPC keys seen, as bits
+	others  [][]byte // unknown keys, to refuse their repeats too
+	members int
+}
+
+// member takes one member of the envelope, refusing a repeated key.
+func (p *requestParser) member(key, raw []byte) *Error {
+	p.members++
+	bit := 0
+	switch string(key) {
+	case "weerpc":
+		bit = keyWeerpc
+	case "wrpc":
+		bit = keyWrpc
+	case "function":
+		bit = keyFunction
+	case "data":
+		bit = keyData
+	}
+	if bit == 0 {
+		for _, o := range p.others {
+			if bytes.Equal(o, key) {
+				return errRepeatedKey(key)
+			}
+		}
+		p.others = append(p.others, key)
+		return nil
+	}
+	if p.seen&bit != 0 {
+		return errRepeatedKey(key)
+	}
+	p.seen |= bit
+	r := &p.r
+	switch bit {
+	case keyWeerpc:
+		if isNumber(raw, "1.1", 1.1) {
+			r.version, r.versionOK = v11, true
+		}
+	case keyWrpc:
+		if isNumber(raw, "1.0", 1.0) && !(p.seen&keyWeerpc != 0 && r.versionOK) {
+			r.version, r.versionOK = v10, true
+		}
+	case keyFunction:
+		if raw[0] == '"' {
+			r.hasFunc = true
+			r.name = raw[1 : len(raw)-1]
+			if bytes.IndexByte(r.name, '\\') >= 0 {
+				r.name = unescape(raw)
+			}
+		}
+	case keyData:
+		r.data = raw
+	}
+	return nil
 }
 
 // isArray reports whether a body's first non-space byte opens an array.

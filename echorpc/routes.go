@@ -75,7 +75,9 @@ func (rpc *RPC) others(r Router, path string, allow func(c echo.Context) []strin
 	})
 	notAllowed := func(c echo.Context) error {
 		c.Response().Header()[echo.HeaderAllow] = allow(c)
-		return rpc.newExchange(c).refuse(e)
+		x := rpc.newExchange(c)
+		defer x.free()
+		return x.refuse(e)
 	}
 	r.Add(echo.RouteNotFound, path, notAllowed)
 	return notAllowed
@@ -100,5 +102,7 @@ func (rpc *RPC) functionAllow(c echo.Context) []string {
 // describeOff answers the description files of an instance that serves
 // none.
 func (rpc *RPC) describeOff(c echo.Context) error {
-	return rpc.newExchange(c).refuse(errDescribeOff)
+	x := rpc.newExchange(c)
+	defer x.free()
+	return x.refuse(errDescribeOff)
 }

@@ -1,6 +1,7 @@
 package echorpc
 
 import (
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -62,6 +63,7 @@ type item struct {
 func (rpc *RPC) serve(e *edge) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		x := rpc.newExchange(c)
+		defer x.free()
 		if !rpc.inFlight.take(rpc.config.MaxInFlight) {
 			return x.refuse(errOverloaded)
 		}
@@ -83,12 +85,22 @@ func (rpc *RPC) serve(e *edge) echo.HandlerFunc {
 	}
 }
 
-// newExchange starts an exchange for the request in c.
+// newExchange starts an exchange for the request in c. Exchanges are
+// pooled: the caller gives it back with free once it has replied.
 func (rpc *RPC) newExchange(c echo.Context) *exchange {
-	x := &exchange{rpc: rpc, c: c, funcs: *rpc.funcs.Load(), start: time.Now(),
+	x := exchangePool.Get().(*exchange)
+	*x = exchange{rpc: rpc, c: c, funcs: *rpc.funcs.Load(), start: time.Now(),
 		who: caller{c: c, sessionName: rpc.config.SessionName}}
 	x.asked, x.askedBad = rpc.askedTimeout(c.Request())
 	return x
+}
+
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+
+// free gives x back to the pool, holding nothing of its request.
+func (x *exchange) free() {
+	*x = exchange{}
+	exchangePool.Put(x)
 }
 
 // refuse answers a refusal of the whole request, before any item ran.

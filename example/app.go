@@ -69,6 +69,9 @@ func NewApp(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Innermost of the app's interceptors, so tracing sees the 503s it
+	// makes of engines that do not answer (see outage.go).
+	cfg.Interceptors = append(cfg.Interceptors[:len(cfg.Interceptors):len(cfg.Interceptors)], answerOutages)
 	keys := cfg.SessionKeys
 	if len(keys) == 0 {
 		if cfg.Redis != "" {
@@ -136,20 +139,21 @@ func NewApp(cfg Config) (_ *App, err error) {
 	// Every instance that touches sessions or stored data answers only at
 	// the hosts the app serves: a page on a DNS-rebound name passes the
 	// browser's same-origin rules, but its Host header names it (403).
-	// /rpc/auth/login logs in (make_admin needs a login first); /rpc/auth
-	// needs a logged-in session.
+	// /rpc/auth/login logs in (make_admin needs a login first); /rpc/auth's
+	// session needs a logged-in session, its logout nothing, so that any
+	// cookie, even one that no longer decodes, can be logged out.
 	authLogin := echorpc.New(e.Group("/rpc/auth/login"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
 		HostAuth:     hosts.Served,
 		Functions:    echorpc.Funcs{"login": echorpc.RawFunc(login)},
 	})
 	authLogin.Functions(echorpc.Funcs{"make_admin": echorpc.RawFunc(makeAdmin)}, echorpc.WithSessionAuth("logged_in", true))
-	echorpc.New(e.Group("/rpc/auth"), echorpc.Config{
+	auth := echorpc.New(e.Group("/rpc/auth"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
 		HostAuth:     hosts.Served,
-		SessionAuth:  map[string][]any{"logged_in": {true}},
-		Functions:    echorpc.Funcs{"logout": echorpc.RawFunc(logout), "session": echorpc.RawFunc(sessionValues)},
+		Functions:    echorpc.Funcs{"logout": echorpc.RawFunc(logout)},
 	})
+	auth.Functions(echorpc.Funcs{"session": echorpc.RawFunc(sessionValues)}, echorpc.WithSessionAuth("logged_in", true))
 
 	// /rpc/admin needs an admin's session; /rpc/local the local host.
 	echorpc.New(e.Group("/rpc/admin"), echorpc.Config{

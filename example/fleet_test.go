@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -161,12 +163,19 @@ func pgVersion(path string) int {
 // returns its URL.
 func startRedis(t *testing.T, bin string) string {
 	t.Helper()
+	_, url := runRedis(t, bin, freePort(t))
+	return url
+}
+
+// runRedis runs redis-server on port with no persistence, and returns it
+// and its URL.
+func runRedis(t *testing.T, bin string, port int) (*proc, string) {
+	t.Helper()
 	dir := t.TempDir()
-	port := strconv.Itoa(freePort(t))
 	p := startProc(t, "redis-server", exec.Command(bin,
-		"--port", port, "--bind", "127.0.0.1", "--dir", dir,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"))
-	addr := "127.0.0.1:" + port
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	waitFor(t, "redis-server", p, 20*time.Second, func() error {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
@@ -186,13 +195,20 @@ func startRedis(t *testing.T, bin string) string {
 		}
 		return nil
 	})
-	return "redis://" + addr + "/0"
+	return p, "redis://" + addr + "/0"
 }
 
 // startPostgres runs a throwaway PostgreSQL cluster on a free port, and
 // returns its URL. PostgreSQL refuses to run as root, so as root the
 // cluster belongs to nobody and runs as nobody.
 func startPostgres(t *testing.T, binDir string) string {
+	t.Helper()
+	_, url := runPostgres(t, binDir)
+	return url
+}
+
+// runPostgres is startPostgres that also returns the postmaster.
+func runPostgres(t *testing.T, binDir string) (*proc, string) {
 	t.Helper()
 	// Not t.TempDir: its parent is private to root, and nobody must reach
 	// the cluster's folder.
@@ -240,7 +256,38 @@ func startPostgres(t *testing.T, binDir string) string {
 		defer cancel()
 		return db.PingContext(ctx)
 	})
-	return url
+	return p, url
+}
+
+// signalTree sends sig to the process pid and to all its descendants (a
+// postmaster's backends are processes of their own).
+func signalTree(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	children := map[int][]int{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		fields := strings.Fields(rest)
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+		children[ppid] = append(children[ppid], child)
+	}
+	var walk func(int)
+	walk = func(p int) {
+		require.NoError(t, syscall.Kill(p, sig), "signal %v to %d", sig, p)
+		for _, c := range children[p] {
+			walk(c)
+		}
+	}
+	walk(pid)
 }
 
 // waitFor retries ready until it succeeds, the process exits, or timeout.
@@ -333,4 +380,304 @@ probe:
 	assert.Equal(t, Change{"update", updated}, next())
 	assert.Equal(t, Change{"delete", deleted}, next())
 	assert.Equal(t, "delete", next().Op)
+}
+
+// A Redis or PostgreSQL that stops answering costs a call one bounded
+// wait, and the caller hears of it. Paused (SIGSTOP): a session call answers 503 with
+// Retry-After within 2 s, and create within 2 s too, its write done (only
+// its announcement is lost); the open changes streams end with a 503
+// error event once the subscription's PING goes unanswered, and a stream
+// opened then is refused 503, not opened to hear nothing. Killed: the
+// streams end at once, the same way. Each time, once Redis is back, the
+// streams see the writes again.
+func TestFleetOutages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis, PostgreSQL and the example")
+	}
+	redisBin, pgBin := fleetServers(t)
+	pgURL := startPostgres(t, pgBin)
+	bin := buildExample(t)
+	env := []string{"SESSION_SECRET=fleet test key 0123456789abcdef"}
+
+	t.Run("paused", func(t *testing.T) {
+		redis, redisURL := runRedis(t, redisBin, freePort(t))
+		a := startExample(t, bin, "instance A", env, "-redis", redisURL, "-db", pgURL)
+		cookie := fleetLogin(t, a.url)
+		streams := []*changesReader{openChanges(t, a.url), openChanges(t, a.url)}
+		for _, s := range streams {
+			s.waitSubscribed(t, a.url)
+		}
+
+		require.NoError(t, redis.cmd.Process.Signal(syscall.SIGSTOP))
+		t.Cleanup(func() { _ = redis.cmd.Process.Signal(syscall.SIGCONT) })
+		paused := time.Now()
+
+		assertUnavailable(t, a.url+"/rpc/auth", "session", "", "The session store is not answering: try again shortly.", cookie)
+		assertUnavailable(t, a.url+"/rpc/admin", "add_numbers", "[1]", "The session store is not answering: try again shortly.", cookie)
+		assertUnavailable(t, a.url+"/rpc/auth/login", "login", "", "The session store is not answering: try again shortly.")
+		r, _ := assertUnavailable(t, a.url+"/rpc/auth", "logout", "", "The session store is not answering: try again shortly.", cookie)
+		assert.Empty(t, r, "logout keeps the cookie when it could not end the session")
+		created := assertCreated(t, a.url, "while Redis is paused")
+
+		for i, s := range streams {
+			s.assertEnds(t, errMissedChanges.Message, paused.Add(pingEvery+redisTimeout+2*time.Second), fmt.Sprint("stream ", i))
+		}
+		assertStreamRefused(t, a.url)
+
+		require.NoError(t, redis.cmd.Process.Signal(syscall.SIGCONT))
+		s := openChangesWhenBack(t, a.url)
+		s.waitSubscribed(t, a.url)
+		res, _, _ := timedPost(t, a.url+"/rpc/auth", "session", "", cookie)
+		assert.Equal(t, 200, res.Status, "the session is there again: %v", res.Message)
+		res, _, _ = timedPost(t, a.url+"/rpc/clients", "read", fmt.Sprintf(`{"client_id":%d}`, created.ClientID))
+		assert.True(t, res.OK, "the create made while Redis was paused is stored")
+	})
+
+	// PostgreSQL paused, postmaster and backends: a call waits at most
+	// storeTimeout, and is answered 503 with Retry-After. The example's
+	// session calls do not touch it.
+	t.Run("postgres paused", func(t *testing.T) {
+		pg, pgURL := runPostgres(t, pgBin)
+		_, redisURL := runRedis(t, redisBin, freePort(t))
+		a := startExample(t, bin, "instance A", env, "-redis", redisURL, "-db", pgURL)
+		created := assertCreated(t, a.url, "before the pause")
+		cookie := fleetLogin(t, a.url)
+
+		pid := pg.cmd.Process.Pid
+		signalTree(t, pid, syscall.SIGSTOP)
+		t.Cleanup(func() { signalTree(t, pid, syscall.SIGCONT) })
+		id := fmt.Sprintf(`{"client_id":%d}`, created.ClientID)
+		for _, call := range []struct{ function, data string }{
+			{"create", `{"name":"while PostgreSQL is paused"}`},
+			{"list", ""},
+		} {
+			start := time.Now()
+			r, _, h := timedPost(t, a.url+"/rpc/clients", call.function, call.data)
+			took := time.Since(start)
+			t.Logf("%s: %d in %s", call.function, r.Status, took.Round(time.Millisecond))
+			assert.Less(t, took, storeTimeout+time.Second, "%s answered after %s", call.function, took)
+			assert.Equal(t, 503, r.Status, "%s: %v", call.function, r.Message)
+			assert.Equal(t, msg("The database is not answering: try again shortly."), r.Message, call.function)
+			assert.Equal(t, retryAfter, h.Get("Retry-After"), call.function)
+		}
+		r, _, _ := timedPost(t, a.url+"/rpc/auth", "session", "", cookie)
+		assert.True(t, r.OK, "sessions live in Redis: %v", r.Message)
+
+		signalTree(t, pid, syscall.SIGCONT)
+		require.Eventually(t, func() bool {
+			r, _, _ := timedPost(t, a.url+"/rpc/clients", "read", id)
+			return r.OK
+		}, 10*time.Second, 100*time.Millisecond, "reads work again once PostgreSQL is back")
+	})
+
+	t.Run("killed", func(t *testing.T) {
+		port := freePort(t)
+		redis, redisURL := runRedis(t, redisBin, port)
+		a := startExample(t, bin, "instance A", env, "-redis", redisURL, "-db", pgURL)
+		cookie := fleetLogin(t, a.url)
+		streams := []*changesReader{openChanges(t, a.url), openChanges(t, a.url)}
+		for _, s := range streams {
+			s.waitSubscribed(t, a.url)
+		}
+
+		redis.stop(syscall.SIGKILL, 5*time.Second)
+		killed := time.Now()
+		for i, s := range streams {
+			s.assertEnds(t, errMissedChanges.Message, killed.Add(time.Second), fmt.Sprint("stream ", i))
+		}
+		assertStreamRefused(t, a.url)
+		assertUnavailable(t, a.url+"/rpc/auth", "session", "", "The session store is not answering: try again shortly.", cookie)
+		assertCreated(t, a.url, "while Redis is down")
+
+		runRedis(t, redisBin, port) // empty: the sessions went with the old one
+		s := openChangesWhenBack(t, a.url)
+		s.waitSubscribed(t, a.url)
+		fleetLogin(t, a.url)
+	})
+}
+
+// fleetLogin logs in at url and returns the session cookie.
+func fleetLogin(t *testing.T, url string) *http.Cookie {
+	t.Helper()
+	r, set, _ := timedPost(t, url+"/rpc/auth/login", "login", "")
+	require.True(t, r.OK, "login: %d %v", r.Status, r.Message)
+	require.Len(t, set, 1)
+	return set[0]
+}
+
+// outageBound is how long a call may take while an engine is away.
+const outageBound = 2 * time.Second
+
+// timedPost makes a weeRPC call and returns the reply, the cookies it set
+// and its headers. It gives up after 10 s, so that a call that would hang
+// fails the test instead.
+func timedPost(t *testing.T, url, function, data string, cookies ...*http.Cookie) (reply, []*http.Cookie, http.Header) {
+	t.Helper()
+	body := `{"weerpc":1.1,"function":"` + function + `"`
+	if data != "" {
+		body += `,"data":` + data
+	}
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body+"}"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	require.NoError(t, err, "%s %s", url, function)
+	defer res.Body.Close()
+	return decodeReply(t, res), res.Cookies(), res.Header
+}
+
+// assertUnavailable calls function and asserts that it is answered within
+// outageBound with a 503 envelope carrying message and Retry-After; it
+// returns the cookies the reply set.
+func assertUnavailable(t *testing.T, url, function, data, message string, cookies ...*http.Cookie) ([]*http.Cookie, http.Header) {
+	t.Helper()
+	start := time.Now()
+	r, set, h := timedPost(t, url, function, data, cookies...)
+	took := time.Since(start)
+	t.Logf("%s %s: %d in %s", url, function, r.Status, took.Round(time.Millisecond))
+	assert.Less(t, took, outageBound, "%s %s answered after %s", url, function, took)
+	assert.Equal(t, 503, r.Status, "%s %s: %v", url, function, r.Message)
+	assert.False(t, r.OK)
+	assert.Equal(t, msg(message), r.Message, "%s %s", url, function)
+	assert.Equal(t, retryAfter, h.Get("Retry-After"), "%s %s", url, function)
+	return set, h
+}
+
+// assertCreated creates a client within outageBound and returns it.
+func assertCreated(t *testing.T, url, name string) Client {
+	t.Helper()
+	start := time.Now()
+	r, _, _ := timedPost(t, url+"/rpc/clients", "create", `{"name":"`+name+`"}`)
+	took := time.Since(start)
+	t.Logf("create: %d in %s", r.Status, took.Round(time.Millisecond))
+	assert.Less(t, took, outageBound, "create answered after %s", took)
+	require.True(t, r.OK, "create: %d %v", r.Status, r.Message)
+	var c Client
+	require.NoError(t, json.Unmarshal(r.Data, &c))
+	return c
+}
+
+// assertStreamRefused opens a changes stream and asserts that it is
+// refused within outageBound with a 503 envelope and Retry-After, rather
+// than opened (200) to hear nothing.
+func assertStreamRefused(t *testing.T, url string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/rpc/clients", strings.NewReader(`{"weerpc":1.1,"function":"changes"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	start := time.Now()
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Less(t, time.Since(start), outageBound)
+	require.Equal(t, 503, res.StatusCode, "a stream opened while Redis is away")
+	assert.Equal(t, retryAfter, res.Header.Get("Retry-After"))
+	r := decodeReply(t, res)
+	assert.Equal(t, msg(errChangesUnavailable.Message), r.Message)
+}
+
+// changesReader is a changes stream read in the background.
+type changesReader struct {
+	changes chan Change
+	end     chan error // its error, once it ended
+	endedAt time.Time  // when it ended; set before end is sent
+}
+
+// openChanges opens a changes stream at url; the test's end closes it.
+func openChanges(t *testing.T, url string) *changesReader {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s := &changesReader{changes: make(chan Change, 100), end: make(chan error, 1)}
+	go func() {
+		for item, err := range (&echorpc.Client{Endpoint: url + "/rpc/clients"}).Stream(ctx, "changes", nil) {
+			if err != nil {
+				s.endedAt = time.Now()
+				s.end <- err
+				return
+			}
+			var ch Change
+			if err := json.Unmarshal(item, &ch); err != nil {
+				s.endedAt = time.Now()
+				s.end <- err
+				return
+			}
+			s.changes <- ch
+		}
+		s.endedAt = time.Now()
+		s.end <- nil
+	}()
+	return s
+}
+
+// openChangesWhenBack opens a changes stream at url, again while it is
+// refused (503: the subscription is not back yet), for up to 10 s.
+func openChangesWhenBack(t *testing.T, url string) *changesReader {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := openChanges(t, url)
+		select {
+		case err := <-s.end:
+			var e *echorpc.Error
+			require.True(t, errors.As(err, &e) && e.Status == 503, "the stream ended: %v", err)
+			require.True(t, time.Now().Before(deadline), "the changes were still refused after 10 s")
+			time.Sleep(100 * time.Millisecond)
+		case <-time.After(300 * time.Millisecond): // open
+			return s
+		}
+	}
+}
+
+// waitSubscribed creates clients at url until the stream sees one, so that
+// it is known to be listening; it bounds that to 10 s.
+func (s *changesReader) waitSubscribed(t *testing.T, url string) {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		name := fmt.Sprintf("probe %d", i)
+		r, _, _ := timedPost(t, url+"/rpc/clients", "create", `{"name":"`+name+`"}`)
+		require.True(t, r.OK, "create: %v", r.Message)
+		wait := time.After(200 * time.Millisecond)
+		for {
+			select {
+			case ch := <-s.changes:
+				if ch.Client.Name == name {
+					return
+				}
+				continue
+			case err := <-s.end:
+				t.Fatalf("the stream ended before it saw a write: %v", err)
+			case <-wait:
+			}
+			break
+		}
+	}
+	t.Fatal("the stream never saw a write")
+}
+
+// assertEnds asserts that the stream ended by deadline with a 503 error
+// event carrying message.
+func (s *changesReader) assertEnds(t *testing.T, message string, deadline time.Time, name string) {
+	t.Helper()
+	timeout := time.After(time.Until(deadline) + 5*time.Second)
+	for {
+		select {
+		case <-s.changes: // a late probe
+			continue
+		case err := <-s.end:
+			var e *echorpc.Error
+			require.True(t, errors.As(err, &e), "%s: %v", name, err)
+			assert.Equal(t, 503, e.Status, name)
+			assert.Equal(t, message, e.Message, name)
+			assert.False(t, s.endedAt.After(deadline), "%s ended %s after the deadline", name, s.endedAt.Sub(deadline))
+			t.Logf("%s ended %s before the deadline", name, deadline.Sub(s.endedAt).Round(time.Millisecond))
+		case <-timeout:
+			t.Fatalf("%s: still open 5 s after the deadline", name)
+		}
+		return
+	}
 }

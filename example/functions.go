@@ -41,10 +41,17 @@ func addString(c echo.Context, data json.RawMessage) echorpc.Response {
 	return echorpc.Success("add_string", "Hello "+s+"!")
 }
 
-// sessionFailed answers a session store that failed (Redis down, say).
-// A cookie that does not decode is not a failure: see sessionOf.
+// sessionFailed answers a session store that failed: 503 with Retry-After
+// when Redis did not answer (the outages interceptor answers what
+// markOutage records), ok:false otherwise. A cookie that does not decode
+// is not a failure: see sessionOf.
 func sessionFailed(c echo.Context, err error) echorpc.Response {
-	c.Logger().Error(err)
+	var down *unavailableError
+	if errors.As(err, &down) {
+		markOutage(c, down)
+	} else {
+		c.Logger().Error(err)
+	}
 	return echorpc.Fail("The session store failed.", nil)
 }
 
@@ -78,20 +85,11 @@ func makeAdmin(c echo.Context, data json.RawMessage) echorpc.Response {
 	return echorpc.Success("admin", map[string]string{"user_type": "admin"})
 }
 
-// logout empties the session and expires its cookie; a session kept in
-// Redis is deleted there, so its cookie is refused everywhere.
+// logout ends the session and expires its cookie (see endSession). It
+// needs no logged-in session, so a browser whose cookie no longer decodes
+// (the key changed) can still log out and lose the cookie.
 func logout(c echo.Context, data json.RawMessage) echorpc.Response {
-	s, err := sessionOf(c)
-	if err != nil {
-		return sessionFailed(c, err)
-	}
-	for k := range s.Values {
-		delete(s.Values, k)
-	}
-	opts := *s.Options
-	opts.MaxAge = -1
-	s.Options = &opts
-	if err := saveSession(c, s); err != nil {
+	if err := endSession(c); err != nil {
 		return sessionFailed(c, err)
 	}
 	return echorpc.Success("logged out", nil)

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/boj/redistore"
+	"github.com/gomodule/redigo/redis"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
@@ -34,20 +36,51 @@ func cookieStore(keys [][]byte) sessions.Store {
 // redisStore keeps sessions in Redis (redis://host:port/db): the cookie
 // carries only the session's id, signed with keys, so every instance on
 // the same Redis and keys shares the sessions, and logging out (deleting
-// the session in Redis) revokes its cookie everywhere.
+// the session in Redis) revokes its cookie everywhere. Its pool is
+// redisPool's, which the changes publish through too.
 func redisStore(url string, keys [][]byte) (*redistore.RediStore, error) {
-	store, err := redistore.NewRediStoreWithURL(16, url, keyPairs(keys)...)
+	store, err := redistore.NewRediStoreWithPool(redisPool(url), keyPairs(keys)...)
 	if err != nil {
-		if store != nil {
-			store.Close()
-		}
-		return nil, fmt.Errorf("redis %s: %w", url, err)
+		store.Close()
+		return nil, fmt.Errorf("redis %s: %w", redact(url), err)
 	}
 	store.SetMaxAge(sessionMaxAge) // the Redis TTL, the cookie and the signed timestamp
 	store.Options.Path = "/"
 	store.Options.HttpOnly = true
 	store.Options.SameSite = http.SameSiteLaxMode
 	return store, nil
+}
+
+// sessionStoreName names the session store in what callers are told.
+const sessionStoreName = "the session store"
+
+// redisPool is the pool of Redis connections, every call on which is
+// bounded: dialling, and each read and write, by redisTimeout. It never
+// makes a caller wait for a connection (redistore's calls take no
+// context): past maxActive connections in use, a call fails at once with
+// redis.ErrPoolExhausted, which is answered 503 like a timeout.
+func redisPool(url string) *redis.Pool {
+	const maxActive = 64
+	return &redis.Pool{
+		MaxIdle:     16,
+		MaxActive:   maxActive,
+		IdleTimeout: 4 * time.Minute,
+		Dial: func() (redis.Conn, error) {
+			return redis.DialURL(url,
+				redis.DialConnectTimeout(redisTimeout),
+				redis.DialReadTimeout(redisTimeout),
+				redis.DialWriteTimeout(redisTimeout))
+		},
+		// A connection idle for a minute may have been dropped on the
+		// way: PING it first (bounded like every call).
+		TestOnBorrow: func(c redis.Conn, idleSince time.Time) error {
+			if time.Since(idleSince) < time.Minute {
+				return nil
+			}
+			_, err := c.Do("PING")
+			return err
+		},
+	}
 }
 
 // keyPairs makes securecookie's pairs from signing keys: each key signs
@@ -71,14 +104,16 @@ func badCookie(err error) bool {
 
 // sessionOf returns the request's session. A cookie that does not decode
 // counts as no session: the handler gets a fresh, empty session, and saving
-// it replaces the bad cookie. Only a failing store is an error. (A
-// restart without SESSION_SECRET changes the key, so this is what every
-// browser holding an old cookie sends.)
+// it replaces the bad cookie. Only a failing store is an error, an
+// *unavailableError when Redis did not answer. (A restart without
+// SESSION_SECRET changes the key, so this is what every browser holding an
+// old cookie sends.) The session is read once per request: asked again,
+// it answers the same, without asking Redis again.
 func sessionOf(c echo.Context) (*sessions.Session, error) {
 	s, err := session.Get(sessionName, c)
 	if err != nil {
 		if s == nil || !badCookie(err) {
-			return nil, err
+			return nil, outage(sessionStoreName, err)
 		}
 		clearSession(s)
 	}
@@ -89,9 +124,7 @@ func sessionOf(c echo.Context) (*sessions.Session, error) {
 // store that keeps sessions server-side gives it a new one when it is
 // saved instead of reusing one the client sent.
 func clearSession(s *sessions.Session) {
-	for k := range s.Values {
-		delete(s.Values, k)
-	}
+	clearValues(s)
 	s.ID = ""
 	s.IsNew = true
 }
@@ -112,7 +145,7 @@ func freshSession(c echo.Context) (*sessions.Session, error) {
 		// Deletes the stored session; its expiring cookie goes nowhere,
 		// since the new session's cookie replaces it.
 		if err := old.Save(c.Request(), discardWriter{}); err != nil {
-			return nil, err
+			return nil, outage(sessionStoreName, err)
 		}
 	}
 	clearSession(s)
@@ -124,7 +157,39 @@ func saveSession(c echo.Context, s *sessions.Session) error {
 	opts := *s.Options // the session's own copy, never the store's defaults
 	opts.Secure = c.Request().TLS != nil
 	s.Options = &opts
-	return s.Save(c.Request(), c.Response())
+	return outage(sessionStoreName, s.Save(c.Request(), c.Response()))
+}
+
+// endSession logs out: it empties the session and expires its cookie,
+// whatever the cookie held, and deletes a session kept in Redis there, so
+// its cookie is refused everywhere. A cookie that does not decode, or
+// names a session Redis no longer has, has nothing to delete: only the
+// cookie goes, without asking Redis. When Redis does not answer, the
+// cookie stays (the error is an *unavailableError), so that logging out
+// can be tried again: dropping it would leave the session alive in Redis
+// with no way left to end it.
+func endSession(c echo.Context) error {
+	s, err := sessionOf(c)
+	if err != nil {
+		return err
+	}
+	clearValues(s)
+	opts := *s.Options
+	opts.MaxAge = -1
+	if s.IsNew { // nothing stored
+		opts.Secure = c.Request().TLS != nil
+		http.SetCookie(c.Response(), sessions.NewCookie(sessionName, "", &opts))
+		return nil
+	}
+	s.Options = &opts
+	return saveSession(c, s)
+}
+
+// clearValues empties the session's values.
+func clearValues(s *sessions.Session) {
+	for k := range s.Values {
+		delete(s.Values, k)
+	}
 }
 
 // discardWriter is a ResponseWriter that drops what it is given.

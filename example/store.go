@@ -26,7 +26,10 @@ var errNotFound = errors.New("client not found")
 
 // Store keeps clients in a SQLite file or, for a fleet of instances, in
 // PostgreSQL. The two differ only in their schema and placeholders: every
-// operation is one statement, so each is atomic on either.
+// operation is one statement, so each is atomic on either. Each statement
+// has storeTimeout to answer in, connecting included; past it, or when the
+// database cannot be reached, the operation fails with an
+// *unavailableError, which callers are answered 503.
 type Store struct {
 	db       *sql.DB
 	postgres bool
@@ -128,14 +131,35 @@ func (s *Store) q(query string) string {
 
 const columns = `client_id, name, created_at, updated_at`
 
+// storeName names the database in what callers are told.
+const storeName = "the database"
+
+// bounded is ctx cut to storeTimeout, for one statement.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, storeTimeout)
+}
+
+// failed sorts a statement's error: when the database did not answer
+// within storeTimeout, or could not be reached, an *unavailableError (503
+// with Retry-After); the caller's own deadline or departure (ctx ended)
+// stays as it is, for echorpc to answer (504).
+func failed(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	return outage(storeName, err)
+}
+
 // one runs a statement that returns at most one client row.
 func (s *Store) one(ctx context.Context, query string, args ...any) (Client, error) {
+	stmt, cancel := bounded(ctx)
+	defer cancel()
 	var c Client
-	err := s.db.QueryRowContext(ctx, s.q(query), args...).Scan(&c.ClientID, &c.Name, &c.CreatedAt, &c.UpdatedAt)
+	err := s.db.QueryRowContext(stmt, s.q(query), args...).Scan(&c.ClientID, &c.Name, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Client{}, errNotFound
 	}
-	return c, err
+	return c, failed(ctx, err)
 }
 
 // Create adds a client.
@@ -165,6 +189,13 @@ func (s *Store) Delete(ctx context.Context, id int64) (Client, error) {
 // List returns every client, oldest first; an empty list when there are
 // none.
 func (s *Store) List(ctx context.Context) ([]Client, error) {
+	stmt, cancel := bounded(ctx)
+	defer cancel()
+	list, err := s.list(stmt)
+	return list, failed(ctx, err)
+}
+
+func (s *Store) list(ctx context.Context) ([]Client, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM clients ORDER BY client_id`)
 	if err != nil {
 		return nil, err
