@@ -56,17 +56,16 @@ func setupTracingFrom(ctx context.Context, getenv func(string) string, stdout io
 	}
 	var opts []sdktrace.TracerProviderOption
 	for _, name := range exporters {
-		var exp sdktrace.SpanExporter
 		switch name {
-		case "console":
-			exp = &consoleExporter{w: stdout}
+		case "console": // printed as each span ends, for a developer watching
+			opts = append(opts, sdktrace.WithSyncer(&consoleExporter{w: stdout}))
 		case "otlp":
-			exp, err = otlptracehttp.New(ctx) // reads OTEL_EXPORTER_OTLP_*
+			exp, err := otlptracehttp.New(ctx) // reads OTEL_EXPORTER_OTLP_*
+			if err != nil {
+				return nil, off, fmt.Errorf("tracing: the %s exporter: %w", name, err)
+			}
+			opts = append(opts, sdktrace.WithBatcher(exp))
 		}
-		if err != nil {
-			return nil, off, fmt.Errorf("tracing: the %s exporter: %w", name, err)
-		}
-		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(attribute.String("service.name", tracingServiceName)),
