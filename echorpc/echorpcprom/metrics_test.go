@@ -85,6 +85,12 @@ func TestMetricsAfterRealCalls(t *testing.T) {
 	}
 	assert.NotContains(t, text, `function="unknown"`)
 	assert.NotContains(t, text, `wrpc_call_failures_total{class="invalid",function="add",instance="/rpc/other"}`)
+	// The collectors are bound on first use: refusals alone make no calls
+	// series, and functions that do not stream make no stream series.
+	assert.NotContains(t, text, `wrpc_calls_total{function="",`)
+	assert.NotContains(t, text, `wrpc_calls_total{function="add",instance="/rpc/guarded"}`)
+	assert.NotContains(t, text, `wrpc_streams_open`)
+	assert.NotContains(t, text, `wrpc_stream_items_total`)
 }
 
 // Streams are counted while open, and their items when they end.

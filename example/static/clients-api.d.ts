@@ -9,11 +9,15 @@ export interface ClientsAPI {
   /**
    * Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>.
    *
+   * A query: also at GET /rpc/clients/list?data=<URL-encoded JSON>.
+   *
    * @idempotent
    */
   list: { input: {}; output: Client[] };
   /**
    * Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>.
+   *
+   * A query: also at GET /rpc/clients/read?data=<URL-encoded JSON>.
    *
    * @idempotent
    */

@@ -5,11 +5,15 @@ export interface TesterAPI {
   /**
    * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
    *
+   * A query: also at GET /rpc/tester/add_numbers?data=<URL-encoded JSON>.
+   *
    * @idempotent
    */
   add_numbers: { input: any; output: any };
   /**
    * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
+   *
+   * A query: also at GET /rpc/tester/add_string?data=<URL-encoded JSON>.
    *
    * @idempotent
    */
