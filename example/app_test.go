@@ -386,3 +386,20 @@ func TestSQLiteFilesAreIgnored(t *testing.T) {
 		assert.NoError(t, err, "git does not ignore example/%s", name)
 	}
 }
+
+// The example's descriptions name each query's real URL: no "<name>"
+// placeholder is left in the manifests or the TypeScript.
+func TestDescriptionsHaveNoPlaceholder(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	for _, path := range []string{"/rpc/tester/manifest.json", "/rpc/tester/client.d.ts", "/rpc/clients/manifest.json", "/rpc/clients/client.d.ts"} {
+		res, err := srv.Client().Get(srv.URL + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, path)
+		text := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(string(body)) // as JSON escapes them
+		assert.NotContains(t, text, "<name>", path)
+		assert.Contains(t, text, "?data=<URL-encoded JSON>", "%s names its queries' URLs", path)
+	}
+}
