@@ -47,7 +47,12 @@ var (
 	countdown  = echorpc.Stream(func(c echo.Context, n int, send func(id string, item int) error) error { return nil })
 	reindex    = echorpc.Func(func(c echo.Context, _ struct{}) (any, error) { return nil, nil })
 	prices     = echorpc.Func(func(c echo.Context, _ struct{}) ([]int, error) { return nil, nil })
-	myOrders   = echorpc.Func(func(c echo.Context, _ struct{}) ([]int, error) { return nil, nil })
+	placeOrder = echorpc.Func(func(c echo.Context, in struct {
+		Items int `json:"items"`
+	}) (int, error) {
+		return in.Items, nil
+	})
+	myOrders = echorpc.Func(func(c echo.Context, _ struct{}) ([]int, error) { return nil, nil })
 )
 
 // passwordOK is the app's own password check.
