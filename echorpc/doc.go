@@ -111,6 +111,8 @@
 //	over Config.MaxStreams                         503     Too many open streams: try again later.
 //	any method but POST (OPTIONS answers 204)      405     Method not allowed: weeRPC requests use POST.
 //	GET at the URL of a function not a Query       405     Method not allowed: this function is not a query; ...
+//	a method but GET or HEAD on a served file      405     Method not allowed: this file is read with GET.
+//	a description with Config.Manifest off         404     Not found: this instance serves no descriptions ...
 //	application failure (Fail, *Error)             200     the handler's
 //	*echo.HTTPError from a typed handler           code    its message
 //	handler error or panic                         500     Internal error.
