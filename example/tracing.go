@@ -180,7 +180,7 @@ func (x *consoleExporter) Shutdown(context.Context) error { return nil }
 // writeAttrs appends " key=value" for each attribute.
 func writeAttrs(b *strings.Builder, attrs []attribute.KeyValue) {
 	for _, kv := range attrs {
-		v := kv.Value.Emit()
+		v := kv.Value.String()
 		if strings.ContainsAny(v, " \t\n\"") || v == "" {
 			v = fmt.Sprintf("%q", v)
 		}
