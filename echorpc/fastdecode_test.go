@@ -1,6 +1,8 @@
 package echorpc
 
 import (
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -66,4 +68,30 @@ func BenchmarkFastDecoder(b *testing.B) {
 			_ = jsonv2.Unmarshal(data, &v, decodeOptions[0])
 		}
 	})
+}
+
+// appendPlain must write what json/v2 writes with the reply's options.
+func TestAppendPlainAgreesWithJSONv2(t *testing.T) {
+	values := []any{0.0, math.Copysign(0, -1), 1.0, 0.1, 1e-6, 1e-7, 123456789.125, 1e20, 1e21, 1.5e300, -2.5e-300,
+		5e-324, math.MaxFloat64, 100.0, 1 / 3.0, 12, -7, int64(math.MinInt64), true, false}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		values = append(values, math.Float64frombits(r.Uint64()), r.NormFloat64()*math.Pow(10, float64(r.IntN(60)-30)))
+	}
+	for _, v := range values {
+		want, err := jsonv2.Marshal(v, encodeOptions)
+		got, ok := appendPlain(nil, v)
+		if err != nil {
+			if ok {
+				t.Errorf("%v: appendPlain wrote %s, json/v2 refuses it", v, got)
+			}
+			continue
+		}
+		if !ok || string(got) != string(want) {
+			t.Errorf("%#v: appendPlain %q (%v), json/v2 %q", v, got, ok, want)
+		}
+	}
+	if _, ok := appendPlain(nil, "s"); ok {
+		t.Error("appendPlain took a string")
+	}
 }
