@@ -3,7 +3,7 @@
 /** The functions of the weeRPC instance TesterAPI: each one's input and output. */
 export interface TesterAPI {
   /**
-   * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
+   * Open to everyone. Free of side effects.
    *
    * A query: also at GET /rpc/tester/add_numbers?data=<URL-encoded JSON>.
    *
@@ -11,7 +11,7 @@ export interface TesterAPI {
    */
   add_numbers: { input: any; output: any };
   /**
-   * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
+   * Open to everyone. Free of side effects.
    *
    * A query: also at GET /rpc/tester/add_string?data=<URL-encoded JSON>.
    *
