@@ -48,7 +48,8 @@ type Config struct {
 	// whether it is stored as an int or a float64; a missing key never
 	// matches. A request that fails is answered 401 "Unauthorized.". Session
 	// rules need echo-contrib's session middleware; without it, a call is
-	// answered 500 and logged. See also [WithSessionAuth].
+	// answered 500 and logged. A session store that fails is answered 503
+	// with Retry-After, and logged. See also [WithSessionAuth].
 	// Optional. Default none.
 	SessionAuth map[string][]any
 
