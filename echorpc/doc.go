@@ -95,6 +95,7 @@
 //	cross-origin browser request                   403     Forbidden: the request came from another origin.
 //	no functions registered                        404     No functions registered.
 //	a session rule fails                           401     Unauthorized.
+//	the session store fails                        503     Session store is unavailable: ... (Retry-After: 1)
 //	a host or address rule fails                   403     Unauthorized (<host or address>)
 //	Content-Type not JSON                          415     Request must be JSON.
 //	body too large (Config.BodyLimit)              413     Request body is too large.
