@@ -50,8 +50,18 @@ jstest:
 	npm run typecheck
 	npm test
 
+# The in-process benchmarks (ratios: compare ns/op and allocs/op within one
+# run), the same ratios by medians of timed calls taking turns (bench/ratio,
+# steadier on a busy machine), then the load benchmark over loopback
+# sockets: a typed echorpc function against a plain Echo handler doing the
+# same work, 3 rounds of 5 s each, alternated, from a separate
+# load-generator process.
+LOADFLAGS ?= -conns 32 -rounds 3 -duration 5s
+
 bench:
-	go test -run '^$$' -bench . -benchmem ./echorpc
+	go test -run '^$$' -bench . -benchmem ./echorpc ./echorpc/echorpcotel ./echorpc/echorpcprom
+	go test -run '^$$' -bench . -count 3 ./bench/ratio
+	go run ./bench/load $(LOADFLAGS)
 
 # Rebuild the embedded browser client and its type declarations after
 # changing jsclient/, and the example's TypeScript after changing its handlers.

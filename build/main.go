@@ -171,23 +171,10 @@ func bundle(root string) (map[string][]byte, error) {
 	}
 	files := map[string][]byte{}
 	for _, t := range targets {
-		res := api.Build(api.BuildOptions{
-			AbsWorkingDir:     abs,
-			EntryPoints:       []string{t.entry},
-			Outfile:           filepath.Join(outDir, t.out),
-			Bundle:            true,
-			Format:            t.format,
-			Target:            api.ES2022, // what AbortSignal.any's browsers (and Node 20.3+) run
-			Platform:          api.PlatformBrowser,
-			MinifyWhitespace:  true,
-			MinifyIdentifiers: true,
-			MinifySyntax:      true,
-			Sourcemap:         api.SourceMapLinked,
-			LegalComments:     api.LegalCommentsNone,
-			Charset:           api.CharsetUTF8,
-			LogLevel:          api.LogLevelSilent,
-			Write:             false,
-		})
+		o := buildOptions(abs, t.format)
+		o.EntryPoints = []string{t.entry}
+		o.Outfile = filepath.Join(outDir, t.out)
+		res := api.Build(o)
 		if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
 			text := api.FormatMessages(msgs, api.FormatMessagesOptions{Kind: api.ErrorMessage})
 			return nil, fmt.Errorf("%s: %s", t.entry, strings.Join(text, ""))
@@ -197,6 +184,26 @@ func bundle(root string) (map[string][]byte, error) {
 		}
 	}
 	return files, nil
+}
+
+// buildOptions are the esbuild options of every build, for the given
+// format, in the folder abs; the caller adds the entry and the output.
+func buildOptions(abs string, format api.Format) api.BuildOptions {
+	return api.BuildOptions{
+		AbsWorkingDir:     abs,
+		Bundle:            true,
+		Format:            format,
+		Target:            api.ES2022, // what AbortSignal.any's browsers (and Node 20.3+) run
+		Platform:          api.PlatformBrowser,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		Sourcemap:         api.SourceMapLinked,
+		LegalComments:     api.LegalCommentsNone,
+		Charset:           api.CharsetUTF8,
+		LogLevel:          api.LogLevelSilent,
+		Write:             false,
+	}
 }
 
 // compare returns the names (under name) of the files whose copy in dir

@@ -232,7 +232,8 @@ type caller struct {
 
 // check applies rs in Flask-RPC's order (session, then host, then
 // address) and returns the first failure: 401 for a session rule, 403 for
-// a host or address, 500 when the session cannot be read (logged once).
+// a host or address; 500 without the session middleware and 503 (with
+// Retry-After) when the session store fails, both logged once.
 func (k *caller) check(rs *rules) *Error {
 	if len(rs.session) > 0 {
 		if k.sess == nil && k.sessErr == nil {
@@ -240,8 +241,11 @@ func (k *caller) check(rs *rules) *Error {
 				k.c.Logger().Error(k.sessErr.Error())
 			}
 		}
-		if k.sessErr != nil {
-			return errInternal
+		switch {
+		case errors.Is(k.sessErr, errNoSessionMiddleware):
+			return errInternal // a setup mistake: logged above
+		case k.sessErr != nil:
+			return errSessionStore // the store did not answer: try again
 		}
 		for _, rule := range rs.session {
 			if !rule.holds(k.sess) {

@@ -208,7 +208,11 @@ func TestSessionStoreError(t *testing.T) {
 	e := sessionServer(t, failingStore{})
 	e.Logger.SetOutput(&log)
 	rec := call(e, "/rpc/user", "echo", nil, nil)
-	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	// A store that does not answer is a 503 to try again, never a 401 that
+	// would log the user out, nor the store's text.
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.JSONEq(t, `{"weerpc":1.1,"ok":false,"message":"Session store is unavailable: try again later.","data":null}`, rec.Body.String())
 	assert.Contains(t, log.String(), "redis: connection refused")
 }
 

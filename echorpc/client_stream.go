@@ -32,73 +32,140 @@ import (
 // [*Error], as is a stream cut off before its end; a transport failure as
 // the transport's error. Stopping the loop, or ending ctx, closes the
 // stream. An event larger than MaxReplyBytes is an [*Error].
+//
+// With Retry set and the function in Idempotent, a stream that is cut off before its end (the connection
+// drops, the body ends early, or a reconnect fails on the way or is
+// answered 429, 502, 503 or 504) is resumed: the client reconnects after a
+// backoff, sending the id of the last event it took in the Last-Event-ID
+// header, so that a handler that reads it goes on where it stopped. All the
+// reconnects of one stream share one backoff and one count (at most
+// Retry.Attempts-1 in a row), which start afresh only once a connection has
+// stayed up for 5 seconds, so a stream cut after every item cannot make the
+// client storm the server; each reconnect also draws on the retry budget.
 func (c *Client) Stream(ctx context.Context, function string, data any) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		res, d, err := c.openStream(ctx, function, data)
-		if err != nil {
-			yield(nil, err)
-			return
+		var policy Retry
+		if c.Retry != nil {
+			policy = c.Retry.withDefaults()
 		}
-		defer res.Body.Close()
-		events := bufio.NewScanner(res.Body)
-		limit := int(min(c.maxReplyBytes(), 1<<30))
-		events.Buffer(make([]byte, 0, 4096), limit)
-		var event string
-		var payload []byte
-		for events.Scan() {
-			line := events.Bytes()
-			switch {
-			case len(line) == 0: // an event ends
-				if payload == nil {
-					event = ""
-					continue
-				}
-				item, done, err := d.streamEvent(function, event, payload)
-				event, payload = "", nil
-				switch {
-				case done && err == nil:
-					return
-				case item == nil && err == nil:
-					continue // an event of another kind
-				}
-				if !yield(item, err) || done {
+		lastID, reconnects := "", 0
+		for {
+			res, d, err := c.openStream(ctx, function, data, lastID)
+			cut := err != nil && retryable(ctx, statusOf(err), err)
+			if err == nil {
+				up := time.Now()
+				var stop bool
+				stop, err = c.readStream(ctx, res, d, function, &lastID, yield)
+				res.Body.Close()
+				if stop {
 					return
 				}
-			case line[0] == ':': // a comment: keep-alive
-			default:
-				field, value, _ := bytes.Cut(line, []byte(":"))
-				value = bytes.TrimPrefix(value, []byte(" "))
-				switch string(field) {
-				case "event":
-					event = string(value)
-				case "data":
-					if payload != nil {
-						payload = append(payload, '\n')
-					} else {
-						payload = []byte{}
-					}
-					payload = append(payload, value...)
+				cut = ctx.Err() == nil
+				if time.Since(up) >= streamStable {
+					reconnects = 0
 				}
 			}
+			if c.Retry == nil || !c.Idempotent[function] || !cut || reconnects+1 >= policy.Attempts || !c.budget.fail() {
+				yield(nil, err)
+				return
+			}
+			reconnects++
+			timer := time.NewTimer(policy.backoff(reconnects))
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				yield(nil, fmt.Errorf("wrpc: streaming %q: %w", function, ctx.Err()))
+				return
+			case <-timer.C:
+			}
 		}
-		err = events.Err()
-		switch {
-		case errors.Is(err, bufio.ErrTooLong):
-			err = &Error{Status: res.StatusCode, Message: fmt.Sprintf("A stream event is larger than the client's limit of %d bytes (Client.MaxReplyBytes).", limit)}
-		case err == nil || ctx.Err() == nil && errors.Is(err, io.ErrUnexpectedEOF):
-			err = &Error{Status: res.StatusCode, Message: "The stream ended before its end event."}
-		default:
-			err = fmt.Errorf("wrpc: streaming %q: %w", function, err)
-		}
-		yield(nil, err)
 	}
+}
+
+// streamStable is how long a stream's connection must stay up for its
+// reconnect count and backoff to start afresh.
+const streamStable = 5 * time.Second
+
+// statusOf is the HTTP status an error of the client carries, 0 for a
+// transport error.
+func statusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// readStream reads an open stream's events, yielding its items and
+// keeping the id of the last event in lastID. stop is set when the
+// sequence is over (the end, an error event, or a caller that stopped);
+// otherwise the stream was cut off, and err says how.
+func (c *Client) readStream(ctx context.Context, res *http.Response, d clientDialect, function string, lastID *string, yield func(json.RawMessage, error) bool) (stop bool, err error) {
+	events := bufio.NewScanner(res.Body)
+	limit := int(min(c.maxReplyBytes(), 1<<30))
+	events.Buffer(make([]byte, 0, 4096), limit)
+	var event, id string
+	var payload []byte
+	for events.Scan() {
+		line := events.Bytes()
+		switch {
+		case len(line) == 0: // an event ends
+			if payload == nil {
+				event = ""
+				continue
+			}
+			item, done, err := d.streamEvent(function, event, payload)
+			event, payload = "", nil
+			if id != "" {
+				*lastID = id
+			}
+			switch {
+			case done && err == nil:
+				return true, nil
+			case item == nil && err == nil:
+				continue // an event of another kind
+			}
+			if !yield(item, err) || done {
+				return true, nil
+			}
+		case line[0] == ':': // a comment: keep-alive
+		default:
+			field, value, _ := bytes.Cut(line, []byte(":"))
+			value = bytes.TrimPrefix(value, []byte(" "))
+			switch string(field) {
+			case "event":
+				event = string(value)
+			case "id":
+				id = string(value)
+			case "data":
+				if payload != nil {
+					payload = append(payload, '\n')
+				} else {
+					payload = []byte{}
+				}
+				payload = append(payload, value...)
+			}
+		}
+	}
+	err = events.Err()
+	switch {
+	case errors.Is(err, bufio.ErrTooLong):
+		err = &Error{Status: res.StatusCode, Message: fmt.Sprintf("A stream event is larger than the client's limit of %d bytes (Client.MaxReplyBytes).", limit)}
+		yield(nil, err)
+		return true, nil
+	case err == nil || ctx.Err() == nil && errors.Is(err, io.ErrUnexpectedEOF):
+		err = &Error{Status: res.StatusCode, Message: "The stream ended before its end event."}
+	default:
+		err = fmt.Errorf("wrpc: streaming %q: %w", function, err)
+	}
+	return false, err
 }
 
 // openStream sends the call and returns the open event stream, or the
 // failure that the server answered instead.
-func (c *Client) openStream(ctx context.Context, function string, data any) (*http.Response, clientDialect, error) {
+func (c *Client) openStream(ctx context.Context, function string, data any, lastID string) (*http.Response, clientDialect, error) {
 	d, err := c.dialect()
 	if err != nil {
 		return nil, d, err
@@ -113,6 +180,9 @@ func (c *Client) openStream(ctx context.Context, function string, data any) (*ht
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
 	if deadline, ok := ctx.Deadline(); ok {
 		req.Header.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
 	}

@@ -9,32 +9,57 @@
 //
 // # Quick start
 //
-//	e := echo.New()
-//	e.Use(session.Middleware(sessions.NewCookieStore(key))) // for session rules
+//	package main
 //
-//	rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{})
-//	rpc.Functions(echorpc.Funcs{
-//		"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) {
-//			sum := 0.0
-//			for _, n := range in {
-//				sum += n
-//			}
-//			return sum, nil
-//		}),
-//		"add_string": echorpc.RawFunc(addString), // Flask-style: raw JSON in, Success or Fail out
-//	})
-//	rpc.Functions(echorpc.Funcs{"secret": echorpc.RawFunc(secret)},
-//		echorpc.WithSessionAuth("logged_in", true))
+//	import (
+//		"net/http"
 //
-// and in the page:
+//		"github.com/echo-rpc/wrpc/echorpc"
+//		"github.com/go-playground/validator/v10"
+//		"github.com/labstack/echo/v4"
+//	)
 //
-//	<script src="/rpc/tester/client.js"></script>
-//	<script>wrpc.call("add_numbers", [1, 2, 3]).then(sum => ...)</script>
+//	// structValidator is Echo's e.Validator: without one, validate tags go unchecked.
+//	type structValidator struct{ v *validator.Validate }
+//
+//	func (s structValidator) Validate(i any) error { return s.v.Struct(i) } // the error as it is
+//
+//	type Greeting struct {
+//		Name string `json:"name" validate:"required"`
+//	}
+//
+//	func main() {
+//		e := echo.New()
+//		e.Validator = structValidator{validator.New()}
+//		rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{})
+//		rpc.Functions(echorpc.Funcs{
+//			"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) {
+//				sum := 0.0
+//				for _, n := range in {
+//					sum += n
+//				}
+//				return sum, nil
+//			}),
+//			"hello": echorpc.Func(func(c echo.Context, in Greeting) (string, error) {
+//				return "Hello " + in.Name + "!", nil // {} never gets here: 400, name is required
+//			}),
+//		})
+//		e.GET("/", func(c echo.Context) error { return c.HTML(http.StatusOK, page) })
+//		e.Logger.Fatal(e.Start("127.0.0.1:1323"))
+//	}
+//
+//	const page = `<script src="/rpc/tester/client.js"></script>
+//	<script>wrpc.call("add_numbers", [1, 2, 3]).then((sum) => document.body.append(sum))</script>`
 //
 // Handlers are made by [Func] (typed), [RawFunc] (untyped, answering with
 // [Success](message, data) or [Fail](message, data)) and [Stream]
-// (server-sent events). A typed handler fails with an [*Error] (or [Failf]),
-// or with Echo's echo.NewHTTPError, answered with its status and message.
+// (server-sent events). A typed handler fails with an [*Error] (or [Failf],
+// or [InvalidData] for field errors of its own), or with Echo's
+// echo.NewHTTPError, answered with its status and message. A
+// go-playground/validator error reaches the caller as field errors, whether
+// the validator returns it as is or wrapped in an *echo.HTTPError as Echo's
+// guide writes it. Session rules ([WithSessionAuth], Config.SessionAuth) read
+// echo-contrib's session.Get, so they need its session.Middleware.
 //
 // # The wire contract
 //
@@ -70,10 +95,12 @@
 //	cross-origin browser request                   403     Forbidden: the request came from another origin.
 //	no functions registered                        404     No functions registered.
 //	a session rule fails                           401     Unauthorized.
+//	the session store fails                        503     Session store is unavailable: ... (Retry-After: 1)
 //	a host or address rule fails                   403     Unauthorized (<host or address>)
 //	Content-Type not JSON                          415     Request must be JSON.
 //	body too large (Config.BodyLimit)              413     Request body is too large.
-//	batch longer than Config.MaxBatch              413     Batch has more than N calls.
+//	batch longer than Config.MaxBatch              413     Batch has more than N calls. (data {"maxBatch": N})
+//	a batch (an array) with batching off           400     Batches are off on this instance: ... (data {"maxBatch": 0})
 //	body empty, {} or null                         400     Request must not be empty.
 //	body not JSON, not an object, or refused       400     says which
 //	version missing or wrong                       400     Invalid weerpc version.
@@ -85,10 +112,17 @@
 //	over Config.MaxStreams                         503     Too many open streams: try again later.
 //	any method but POST (OPTIONS answers 204)      405     Method not allowed: weeRPC requests use POST.
 //	GET at the URL of a function not a Query       405     Method not allowed: this function is not a query; ...
+//	a method but GET or HEAD on a served file      405     Method not allowed: this file is read with GET.
+//	a description with Config.Manifest off         404     Not found: this instance serves no descriptions ...
 //	application failure (Fail, *Error)             200     the handler's
 //	*echo.HTTPError from a typed handler           code    its message
 //	handler error or panic                         500     Internal error.
 //	deadline exceeded, or passed before the call   504     Deadline exceeded.
+//
+// A program reads the batch limits from data.maxBatch (or the manifest's
+// maxBatch), never from the message. A handler's or an interceptor's field
+// errors are [FieldError] values ([InvalidData]), and a [Client] call's
+// [*Error] carries a failing reply's field errors in Errors.
 //
 // Checks run in this order: load, origin, no functions, the instance's
 // session, host and address rules, content type, body, version, function,

@@ -130,6 +130,7 @@ var (
 	errInternal      = &Error{Status: http.StatusInternalServerError, Message: "Internal error."}
 	errDeadline      = &Error{Status: http.StatusGatewayTimeout, Message: "Deadline exceeded."}
 	errShutdown      = &Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down."}
+	errSessionStore  = &Error{Status: http.StatusServiceUnavailable, Message: "Session store is unavailable: try again later."}
 	errOverloaded    = &Error{Status: http.StatusServiceUnavailable, Message: "Server is busy: try again later."}
 	errTimeoutHeader = &Error{Status: http.StatusBadRequest, Message: "Invalid " + TimeoutHeader + " header."}
 	errReadBody      = &Error{Status: http.StatusBadRequest, Message: "Request body could not be read."}

@@ -103,7 +103,7 @@ func Func[In, Out any](fn func(c echo.Context, in In) (Out, error)) Handler {
 	if fn == nil {
 		return nil
 	}
-	return &typedHandler[In, Out]{fn: fn, validate: validates[In]()}
+	return &typedHandler[In, Out]{fn: fn, validate: validates[In](), fast: fastDecoder[In]()}
 }
 
 // validates reports whether e.Validator applies to In: a struct, or a
@@ -116,6 +116,7 @@ func validates[In any]() bool {
 type typedHandler[In, Out any] struct {
 	fn       func(echo.Context, In) (Out, error)
 	validate bool
+	fast     func([]byte, *In) bool // see fastdecode.go; nil for most types
 }
 
 func (*typedHandler[In, Out]) aHandlerMadeByFuncRawFuncOrStream() {}
@@ -125,9 +126,12 @@ func (h *typedHandler[In, Out]) types() (in, out reflect.Type) {
 }
 
 func (h *typedHandler[In, Out]) call(c echo.Context, data json.RawMessage, env callEnv) Result {
-	in, failure := decodeInput[In](c, data, env, h.validate)
-	if failure != nil {
-		return Result{Err: failure}
+	var in In
+	if h.fast == nil || !h.fast(data, &in) {
+		var failure *Error
+		if in, failure = decodeInput[In](c, data, env, h.validate); failure != nil {
+			return Result{Err: failure}
+		}
 	}
 	out, err := h.fn(c, in)
 	if err != nil {

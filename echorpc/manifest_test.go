@@ -3,10 +3,14 @@ package echorpc_test
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,11 +122,10 @@ func TestGoldenTypeScript(t *testing.T) {
 	golden(t, "api.golden.d.ts", []byte(rpc.TypeScript()))
 }
 
-// manifestNames fetches the manifest as a caller and returns, for each
-// function listed, whether it says the caller may call it.
-func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string) map[string]bool {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/rpc/api/manifest.json", nil)
+// getAs GETs target as a caller with that session cookie (or none) and
+// Host (or the default).
+func getAs(e *echo.Echo, target string, cookie *http.Cookie, host string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, target, nil)
 	if cookie != nil {
 		req.AddCookie(cookie)
 	}
@@ -131,6 +134,40 @@ func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string)
 	}
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)
+	return rec
+}
+
+// sessionEcho is an app with cookie sessions, and a login that returns the
+// cookie of a fresh session holding key: value.
+func sessionEcho(t *testing.T, key string, value any) (e *echo.Echo, login func() *http.Cookie) {
+	e = echo.New()
+	e.Use(session.Middleware(sessions.NewCookieStore(hashKey)))
+	return e, withLogin(t, e, key, value)
+}
+
+// withLogin adds POST /login to an app with sessions, which stores
+// key: value in a fresh session, and returns a login that calls it and
+// returns the session's cookie.
+func withLogin(t *testing.T, e *echo.Echo, key string, value any) func() *http.Cookie {
+	e.POST("/login", func(c echo.Context) error {
+		s, _ := session.Get("session", c)
+		s.Values[key] = value
+		return s.Save(c.Request(), c.Response())
+	})
+	return func() *http.Cookie {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", nil))
+		cookies := rec.Result().Cookies()
+		require.Len(t, cookies, 1)
+		return cookies[0]
+	}
+}
+
+// manifestNames fetches the manifest as a caller and returns, for each
+// function listed, whether it says the caller may call it.
+func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string) map[string]bool {
+	t.Helper()
+	rec := getAs(e, "/rpc/api/manifest.json", cookie, host)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
 	var m struct {
@@ -151,17 +188,9 @@ func manifestNames(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string)
 
 func TestManifestAnswersForTheCaller(t *testing.T) {
 	for _, listAll := range []bool{false, true} {
-		e := echo.New()
-		e.Use(session.Middleware(sessions.NewCookieStore(hashKey)))
-		e.POST("/admin", func(c echo.Context) error {
-			s, _ := session.Get("session", c)
-			s.Values["user_type"] = "admin"
-			return s.Save(c.Request(), c.Response())
-		})
+		e, login := sessionEcho(t, "user_type", "admin")
 		rpc := manifestRPC(e, echorpc.Config{ManifestListAll: listAll})
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin", nil))
-		admin := rec.Result().Cookies()[0]
+		admin := login()
 
 		anonymous := manifestNames(t, e, nil, "")
 		asAdmin := manifestNames(t, e, admin, "")
@@ -175,14 +204,10 @@ func TestManifestAnswersForTheCaller(t *testing.T) {
 			assert.Equal(t, map[string]bool{"add_numbers": true, "rich": true, "untyped": true, "local_only": true}, local)
 
 		}
-		// The served declarations are TypeScript()'s, whoever asks: one
-		// truth for types; only the manifest answers for the caller.
-		req := httptest.NewRequest(http.MethodGet, "/rpc/api/client.d.ts", nil)
-		rec = httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		assert.Equal(t, http.StatusOK, rec.Code)
-		assert.Equal(t, rpc.TypeScript(), rec.Body.String())
-		assert.Contains(t, rec.Body.String(), "secret_admin_thing: { input: string; output: Record<string, number> };")
+		// RPC.TypeScript, the Go API used at build time, describes every
+		// function, whoever the served client.d.ts is for.
+		assert.Contains(t, rpc.TypeScript(), "secret_admin_thing: { input: string; output: Record<string, number> };")
+		assert.Contains(t, rpc.TypeScript(), "local_only: { input: {}; output: boolean };")
 	}
 }
 
@@ -229,5 +254,165 @@ func TestManifestMatchesEncodingJSON(t *testing.T) {
 			props = append(props, k)
 		}
 		assert.ElementsMatch(t, keys, props, name)
+	}
+}
+
+// AdminReport is a type that only a guarded function uses.
+type AdminReport struct {
+	Deleted int `json:"deleted"`
+}
+
+// described fetches the instance's manifest, client.d.ts and openapi.json
+// as one caller, and returns the functions each describes (for the
+// OpenAPI document, the paths), and the whole of each.
+func described(t *testing.T, e *echo.Echo, cookie *http.Cookie, host string) (names map[string][]string, bodies map[string]string) {
+	t.Helper()
+	names, bodies = map[string][]string{}, map[string]string{}
+	for _, file := range []string{"manifest.json", "client.d.ts", "openapi.json"} {
+		rec := getAs(e, "/rpc/api/"+file, cookie, host)
+		require.Equal(t, http.StatusOK, rec.Code, file)
+		// An answer for one caller is stored by no cache.
+		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"), file)
+		assert.Equal(t, "Cookie", rec.Header().Get("Vary"), file)
+		bodies[file] = rec.Body.String()
+		switch file {
+		case "manifest.json":
+			var m struct{ Functions []struct{ Name string } }
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m))
+			for _, f := range m.Functions {
+				names[file] = append(names[file], f.Name)
+			}
+		case "client.d.ts":
+			for _, m := range regexp.MustCompile(`(?m)^  "?([^":\n]+?)"?: \{ input:`).FindAllStringSubmatch(rec.Body.String(), -1) {
+				names[file] = append(names[file], m[1])
+			}
+		case "openapi.json":
+			var doc struct{ Paths map[string]any }
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+			for p := range doc.Paths {
+				names[file] = append(names[file], strings.TrimPrefix(p, "/rpc/api/"))
+			}
+			slices.Sort(names[file])
+		}
+	}
+	return names, bodies
+}
+
+// The manifest, client.d.ts and openapi.json describe what the caller may
+// call, and nothing of what it may not: not the names, not the types only
+// those functions use. ManifestListAll lists the rest in the manifest only.
+func TestDescriptionsAnswerForTheCaller(t *testing.T) {
+	for _, listAll := range []bool{false, true} {
+		t.Run(fmt.Sprint("list-all-", listAll), func(t *testing.T) {
+			e, login := sessionEcho(t, "user_type", "admin")
+			rpc := manifestRPC(e, echorpc.Config{ManifestListAll: listAll})
+			rpc.Functions(echorpc.Funcs{
+				"delete_all_users": echorpc.Func(func(c echo.Context, in AdminReport) (AdminReport, error) { return in, nil }),
+			}, echorpc.WithSessionAuth("user_type", "admin"))
+			admin := login()
+
+			open := []string{"add_numbers", "rich", "untyped"}
+			everything := []string{"add_numbers", "delete_all_users", "local_only", "rich", "secret_admin_thing", "untyped"}
+			for _, tt := range []struct {
+				name   string
+				cookie *http.Cookie
+				host   string
+				expect []string
+			}{
+				{"anonymous", nil, "", open},
+				{"admin", admin, "", []string{"add_numbers", "delete_all_users", "rich", "secret_admin_thing", "untyped"}},
+				{"local", nil, "127.0.0.1:5000", []string{"add_numbers", "local_only", "rich", "untyped"}},
+				{"local-admin", admin, "127.0.0.1:5000", everything},
+			} {
+				names, bodies := described(t, e, tt.cookie, tt.host)
+				assert.Equal(t, tt.expect, names["client.d.ts"], tt.name)
+				assert.Equal(t, tt.expect, names["openapi.json"], tt.name)
+				if listAll {
+					assert.Equal(t, everything, names["manifest.json"], tt.name)
+				} else {
+					assert.Equal(t, tt.expect, names["manifest.json"], tt.name)
+				}
+				if !slices.Contains(tt.expect, "delete_all_users") {
+					assert.NotContains(t, bodies["client.d.ts"], "AdminReport", tt.name)
+					assert.NotContains(t, bodies["openapi.json"], "AdminReport", tt.name)
+				} else {
+					assert.Contains(t, bodies["client.d.ts"], "export interface AdminReport {", tt.name)
+					assert.Contains(t, bodies["openapi.json"], `"$ref": "#/components/schemas/AdminReport"`, tt.name)
+				}
+				if tt.name == "local-admin" {
+					assert.Equal(t, rpc.TypeScript(), bodies["client.d.ts"], "a caller who may call everything gets TypeScript()'s declarations")
+				}
+			}
+		})
+	}
+}
+
+// A query's description in the manifest and the declarations gives its
+// GET URL, with its own name.
+func TestQueryDescriptionsNameTheFunction(t *testing.T) {
+	e := echo.New()
+	rpc := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Manifest: true})
+	rpc.Functions(echorpc.Funcs{
+		"add_numbers": echorpc.Func(func(c echo.Context, in []float64) (float64, error) { return 0, nil }),
+		"add_string":  echorpc.Func(func(c echo.Context, in string) (string, error) { return in, nil }),
+	}, echorpc.Query(0), echorpc.WithDoc("Free of side effects."))
+	rpc.Functions(echorpc.Funcs{
+		"peek": echorpc.Func(func(c echo.Context, in any) (any, error) { return nil, nil }),
+	}, echorpc.Query(0))
+	rpc.Functions(echorpc.Funcs{
+		"write": echorpc.Func(func(c echo.Context, in any) (any, error) { return nil, nil }),
+	}, echorpc.WithDoc("Writes."))
+
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/rpc/tester/manifest.json", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var m struct {
+		Functions []struct{ Name, Description string }
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m))
+	got := map[string]string{}
+	for _, f := range m.Functions {
+		got[f.Name] = f.Description
+	}
+	assert.Equal(t, map[string]string{
+		"add_numbers": "Free of side effects.\n\nA query: also at GET /rpc/tester/add_numbers?data=<URL-encoded JSON>.",
+		"add_string":  "Free of side effects.\n\nA query: also at GET /rpc/tester/add_string?data=<URL-encoded JSON>.",
+		"peek":        "A query: also at GET /rpc/tester/peek?data=<URL-encoded JSON>.",
+		"write":       "Writes.",
+	}, got)
+
+	ts := rpc.TypeScript()
+	assert.Contains(t, ts, "  /**\n   * Free of side effects.\n   *\n   * A query: also at GET /rpc/tester/add_numbers?data=<URL-encoded JSON>.\n   *\n   * @idempotent\n   */\n  add_numbers:")
+	assert.Contains(t, ts, "   * A query: also at GET /rpc/tester/add_string?data=<URL-encoded JSON>.\n")
+	assert.Contains(t, ts, "  /**\n   * A query: also at GET /rpc/tester/peek?data=<URL-encoded JSON>.\n   *\n   * @idempotent\n   */\n  peek:")
+	assert.Contains(t, ts, "  /** Writes. */\n  write:")
+	assert.NotContains(t, ts, "<name>")
+}
+
+// On an instance whose every function needs a session, the manifest
+// answers a caller without one (it is not refused): it lists nothing, or
+// with ManifestListAll every function, marked not allowed.
+func TestGuardedInstanceManifest(t *testing.T) {
+	for _, listAll := range []bool{false, true} {
+		e, login := sessionEcho(t, "logged_in", true)
+		echorpc.New(e, echorpc.Config{Prefix: "/rpc/api", Manifest: true, ManifestListAll: listAll,
+			SessionAuth: map[string][]any{"logged_in": {true}}}).Functions(echorpc.Funcs{
+			"f": echorpc.Func(func(c echo.Context, in int) (int, error) { return in, nil }),
+		})
+		cookie := login()
+
+		anonymous := manifestNames(t, e, nil, "")
+		if listAll {
+			assert.Equal(t, map[string]bool{"f": false}, anonymous)
+		} else {
+			assert.Equal(t, map[string]bool{}, anonymous)
+		}
+		assert.Equal(t, map[string]bool{"f": true}, manifestNames(t, e, cookie, ""))
+		names, _ := described(t, e, nil, "")
+		assert.Empty(t, names["client.d.ts"])
+		assert.Empty(t, names["openapi.json"])
+		names, _ = described(t, e, cookie, "")
+		assert.Equal(t, []string{"f"}, names["client.d.ts"])
+		assert.Equal(t, []string{"f"}, names["openapi.json"])
 	}
 }

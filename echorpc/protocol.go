@@ -3,6 +3,7 @@ package echorpc
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -74,6 +75,8 @@ func (rb *replyBuffer) appendEnvelope(c echo.Context, v dialect, res *Result, wi
 	b.WriteString(`,"data":`)
 	if res.Data == nil {
 		b.WriteString("null")
+	} else if plain, ok := appendPlain(b.AvailableBuffer(), res.Data); ok {
+		b.Write(plain)
 	} else {
 		rb.enc.Reset(b, encodeOptions)
 		if err := jsonv2.MarshalEncode(rb.enc, res.Data, encodeOptions); err != nil {
@@ -91,6 +94,46 @@ func (rb *replyBuffer) appendEnvelope(c echo.Context, v dialect, res *Result, wi
 	}
 	b.WriteByte('}')
 	return res.Status
+}
+
+// appendPlain appends data of a plain kind (a finite float64, an integer,
+// a bool) as json/v2 encodes it, without the encoder's fixed cost; ok is
+// false for every other value, which the encoder then takes.
+func appendPlain(b []byte, data any) ([]byte, bool) {
+	switch v := data.(type) {
+	case float64:
+		return appendFloat(b, v)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), true
+	case int64:
+		return strconv.AppendInt(b, v, 10), true
+	case bool:
+		return strconv.AppendBool(b, v), true
+	}
+	return b, false
+}
+
+// appendFloat formats a float64 as JSON numbers are (ECMAScript's shortest
+// form, as encoding/json and json/v2 write it: an exponent below 1e-6 and
+// from 1e21, without a leading zero in it); ok is false for NaN and the
+// infinities, which JSON cannot carry.
+func appendFloat(b []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9, as ECMAScript writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
 }
 
 // request is the parsed top level of a weeRPC request body. Byte slices point

@@ -48,7 +48,8 @@ type Config struct {
 	// whether it is stored as an int or a float64; a missing key never
 	// matches. A request that fails is answered 401 "Unauthorized.". Session
 	// rules need echo-contrib's session middleware; without it, a call is
-	// answered 500 and logged. See also [WithSessionAuth].
+	// answered 500 and logged. A session store that fails is answered 503
+	// with Retry-After, and logged. See also [WithSessionAuth].
 	// Optional. Default none.
 	SessionAuth map[string][]any
 
@@ -114,15 +115,18 @@ type Config struct {
 	//     answers for the caller: each function says whether the caller's
 	//     session, host and address may call it, and a function the caller
 	//     may not call is left out, unless ManifestListAll is set;
-	//   - GET Prefix/client.d.ts: what [RPC.TypeScript] returns, the same
-	//     for every caller;
-	//   - GET Prefix/openapi.json: an OpenAPI 3.1 document of every
-	//     function's URL (see [Query]), the same for every caller.
+	//   - GET Prefix/client.d.ts: what [RPC.TypeScript] returns, of the
+	//     functions the caller may call only;
+	//   - GET Prefix/openapi.json: an OpenAPI 3.1 document of the URLs (see
+	//     [Query]) of the functions the caller may call.
+	// All three answer for the caller, so they go out Cache-Control
+	// no-store with Vary: Cookie.
 	// Optional. Default false.
 	Manifest bool
 
 	// ManifestListAll lists, in the manifest, the functions that the caller
-	// may not call too, marked "allowed": false.
+	// may not call too, marked "allowed": false. client.d.ts and
+	// openapi.json still leave them out.
 	// Optional. Default false.
 	ManifestListAll bool
 

@@ -1,10 +1,6 @@
 package echorpc_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,8 +12,6 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -152,80 +146,4 @@ func TestFunctionURLs(t *testing.T) {
 		assert.Equal(t, "private, max-age=60", rec.Header().Get("Cache-Control"))
 		assert.Equal(t, "Cookie", rec.Header().Get("Vary"))
 	})
-}
-
-// The OpenAPI document validates, and a real request and reply for every
-// function validate against it.
-func TestOpenAPI(t *testing.T) {
-	e, _ := urlServer(t)
-	srv := httptest.NewServer(e)
-	defer srv.Close()
-	res, err := http.Get(srv.URL + "/rpc/tester/openapi.json")
-	require.NoError(t, err)
-	spec, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	doc, err := libopenapi.NewDocument(spec)
-	require.NoError(t, err)
-	v, errs := validator.NewValidator(doc)
-	require.Empty(t, errs)
-	ok, verrs := v.ValidateDocument()
-	require.True(t, ok, "%v", verrs)
-
-	// invalid marks a request that the document itself refuses (bad data,
-	// no session cookie): only its reply is checked.
-	calls := []struct {
-		method, fn, data string
-		invalid          bool
-	}{
-		{"POST", "add_numbers", `[1,2,3]`, false},
-		{"POST", "add_numbers", `"x"`, true},
-		{"POST", "echo", `{"a":[1]}`, false},
-		{"POST", "fail", `null`, false},
-		{"POST", "fail_typed", `"x"`, false},
-		{"POST", "person", `{"name":"Ada","age":36}`, false},
-		{"POST", "big", `9007199254740993`, false},
-		{"POST", "boom", `1`, false},
-		{"POST", "add", `[1,2]`, false},
-		{"GET", "add", `[1,2]`, false},
-		{"GET", "greet", `{"name":"Ada"}`, false},
-		{"POST", "greet", `{"name":7}`, true},
-		{"GET", "whoami", ``, true},
-	}
-	for _, call := range calls {
-		t.Run(call.method+"-"+call.fn, func(t *testing.T) {
-			target := srv.URL + "/rpc/tester/" + call.fn
-			var body io.Reader
-			if call.method == "GET" && call.data != "" {
-				target += "?data=" + url.QueryEscape(call.data)
-			} else if call.method == "POST" {
-				body = strings.NewReader(call.data)
-			}
-			req, err := http.NewRequest(call.method, target, body)
-			require.NoError(t, err)
-			if body != nil {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			res, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			reply, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			res.Body = io.NopCloser(bytes.NewReader(reply))
-
-			check, _ := http.NewRequest(call.method, target, strings.NewReader(call.data))
-			if call.method == "POST" {
-				check.Header.Set("Content-Type", "application/json")
-			}
-			ok, errs := v.ValidateHttpRequestResponse(check, res)
-			if call.invalid {
-				ok, errs = v.ValidateHttpResponse(check, res)
-			}
-			assert.True(t, ok, "%s %s -> %d %s: %s", call.method, call.fn, res.StatusCode, reply, fmtErrs(errs))
-		})
-	}
-}
-
-func fmtErrs[E any](errs []E) string {
-	b, _ := json.Marshal(errs)
-	return fmt.Sprint(string(b))
 }

@@ -128,7 +128,7 @@ func NewApp(cfg Config) (_ *App, err error) {
 	// /rpc/tester: open functions, and one guarded by the session, one by the host.
 	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, MaxBatch: 20, Interceptors: cfg.Interceptors})
 	tester.Functions(echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers), "add_string": echorpc.RawFunc(addString)}, echorpc.Query(0),
-		echorpc.WithDoc("Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>."))
+		echorpc.WithDoc("Open to everyone. Free of side effects."))
 	tester.Functions(echorpc.Funcs{"countdown": echorpc.Stream(countdown)}, echorpc.WithInterceptors(checkCountdown),
 		echorpc.WithDoc("Streams n, n-1, ..., 1 (n from 1 to 100), one item every 50 ms."))
 	tester.Functions(echorpc.Funcs{"add_string_auth_session": echorpc.RawFunc(addString)},
@@ -176,13 +176,13 @@ func NewApp(cfg Config) (_ *App, err error) {
 		Functions: clientFuncs(store, changes, cfg.BeforeCreate),
 	})
 	clients.Functions(clientQueries(store), echorpc.Query(0),
-		echorpc.WithDoc("Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>."))
+		echorpc.WithDoc("Reads without writing."))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
 
 	// The pages; each instance serves the browser client at its prefix
 	// (/rpc/tester/client.js and /rpc/tester/client.mjs).
-	if err := mountPages(e); err != nil {
+	if err := mountPages(e, hosts.Local); err != nil {
 		closeSessions()
 		return nil, err
 	}

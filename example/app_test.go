@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -368,4 +369,37 @@ func mustJSON(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
+}
+
+// git ignores the SQLite file that go run ./example makes, and every file
+// SQLite keeps beside it (the rollback journal; in WAL mode the write-ahead
+// log and its shared-memory index).
+func TestSQLiteFilesAreIgnored(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	if out, err := exec.Command("git", "rev-parse", "--is-inside-work-tree").Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
+		t.Skip("not in a git work tree")
+	}
+	for _, name := range []string{"example.db", "example.db-journal", "example.db-wal", "example.db-shm"} {
+		err := exec.Command("git", "check-ignore", "-q", name).Run()
+		assert.NoError(t, err, "git does not ignore example/%s", name)
+	}
+}
+
+// The example's descriptions name each query's real URL: no "<name>"
+// placeholder is left in the manifests or the TypeScript.
+func TestDescriptionsHaveNoPlaceholder(t *testing.T) {
+	srv := testApp(t, filepath.Join(t.TempDir(), "clients.db"))
+	for _, path := range []string{"/rpc/tester/manifest.json", "/rpc/tester/client.d.ts", "/rpc/clients/manifest.json", "/rpc/clients/client.d.ts"} {
+		res, err := srv.Client().Get(srv.URL + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, path)
+		text := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(string(body)) // as JSON escapes them
+		assert.NotContains(t, text, "<name>", path)
+		assert.Contains(t, text, "?data=<URL-encoded JSON>", "%s names its queries' URLs", path)
+	}
 }

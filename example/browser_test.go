@@ -28,6 +28,14 @@ func click(t *testing.T, ctx context.Context, name string) string {
 	return browsertest.Text(t, ctx, "#out-"+name, func(s string) bool { return s != "" && s != "…" })
 }
 
+// setInput sets the value of the input whose id is id.
+func setInput(t *testing.T, ctx context.Context, id, value string) {
+	t.Helper()
+	js := fmt.Sprintf(`(document.getElementById(%q).value = %q, true)`, id, value)
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+	require.NoError(t, err)
+}
+
 // The pages work in a real browser: the script-tag page (/rpc/tester/client.js,
 // wrpc.call and a Flask-RPC-style fetch) and the ES module page
 // (/rpc/tester/client.mjs, createClient), through login, add_numbers, and
@@ -47,6 +55,14 @@ func TestBrowserPages(t *testing.T) {
 			assert.Equal(t, `ok: {"logged_in":true,"user_id":100}`, click(t, ctx, "session"))
 			assert.Equal(t, `ok: "Hello World!"`, click(t, ctx, "add_string_auth_session"))
 			assert.Equal(t, "ok: 6", click(t, ctx, "add_numbers"))
+			// An application failure (ok: false, HTTP 200) reads as one, not as "error 200".
+			setInput(t, ctx, "numbers", "1.7e308, 1.7e308")
+			assert.Equal(t, `failed: The sum is not a finite number. {"data":"list of numbers with a finite sum"}`, click(t, ctx, "add_numbers"))
+			setInput(t, ctx, "numbers", "1, 2, 3")
+			// The page names the -addr host it was started with, not a fixed one.
+			host := strings.TrimPrefix(srv.URL, "http://")
+			note := browsertest.Text(t, ctx, "#guard-note", func(s string) bool { return s != "" })
+			assert.Contains(t, note, "open the page at its -addr host, http://"+host+".")
 			if path == "/" {
 				assert.Equal(t, "ok: 6", click(t, ctx, "add_numbers_fetch"), "the Flask-RPC style call")
 			} else {
@@ -66,13 +82,11 @@ func TestBrowserPages(t *testing.T) {
 			assert.Regexp(t, `^ok: \[.*"name":"Ada Lovelace".*\]$`, click(t, ctx, "list"))
 
 			// A refused field is named next to its input.
-			_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById("client-name").value = "") === ""`))
-			require.NoError(t, err)
+			setInput(t, ctx, "client-name", "")
 			assert.Regexp(t, `^error 400: Invalid data: name is required\.`, click(t, ctx, "create"))
 			fieldError := browsertest.Text(t, ctx, `[data-field-error="name"]`, func(s string) bool { return s != "" })
 			assert.Equal(t, "is required", fieldError)
-			_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById("client-name").value = "Ada Lovelace") !== ""`))
-			require.NoError(t, err)
+			setInput(t, ctx, "client-name", "Ada Lovelace")
 
 			assert.Equal(t, "ok: null", click(t, ctx, "logout"))
 			assert.Equal(t, "error 401: Unauthorized.", click(t, ctx, "session"))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -193,15 +192,16 @@ func clientQueries(store *Store) echorpc.Funcs {
 func validName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return "", &echorpc.Error{Status: http.StatusBadRequest, Message: "Invalid data: name is required.",
-			Data: map[string]any{"errors": []map[string]string{{"path": "name", "rule": "required", "message": "is required"}}}}
+		return "", echorpc.InvalidData(echorpc.FieldError{Path: "name", Rule: "required", Message: "is required"})
 	}
 	return name, nil
 }
 
 // structValidator is Echo's e.Validator on go-playground/validator, the
 // usual choice: echorpc turns its errors into field errors with the JSON
-// names ({"path": "name", "rule": "required", ...}).
+// names ({"path": "name", "rule": "required", ...}). It returns the
+// validator's error as is; one wrapped in echo.NewHTTPError, as Echo's
+// guide writes it, gives the same field errors.
 type structValidator struct{ v *validator.Validate }
 
 func newValidator() echo.Validator { return structValidator{validator.New()} }

@@ -96,7 +96,7 @@ func markOutage(c echo.Context, e *unavailableError) { c.Set(outageKey, e) }
 // that met an engine that did not answer: 503, "… is not answering: try
 // again shortly.", and Retry-After. It finds the outage in the handler's
 // error (the store's), in what an untyped handler recorded (markOutage),
-// or, for a call that echorpc refused with 500 before it ran, in the
+// or, for a call that echorpc refused with 503 before it ran, in the
 // session store's error (a session rule could not read the session). It
 // also gives every other 503 that has not gone out (a changes stream
 // refused while Redis is away) a Retry-After.
@@ -136,10 +136,11 @@ func outageOf(c echo.Context, call echorpc.Call, res *echorpc.Result) *unavailab
 	case c.Get(outageKey) != nil:
 		e, _ = c.Get(outageKey).(*unavailableError)
 		return e
-	case call.Rejected && res.Status == http.StatusInternalServerError:
-		// echorpc refuses with 500 only when a session rule cannot read
-		// the session; the session is read once per request, so this asks
-		// nothing of Redis again.
+	case call.Rejected && res.Status == http.StatusServiceUnavailable:
+		// echorpc refuses with 503 when a session rule cannot read the
+		// session from its store; this names the engine in the message. The
+		// session is read once per request, so this asks nothing of Redis
+		// again.
 		if _, err := sessionOf(c); errors.As(err, &e) {
 			return e
 		}

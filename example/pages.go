@@ -19,11 +19,15 @@ var staticFiles embed.FS
 type page struct {
 	Title string
 	Path  string
+	// Local is the -addr host, the only one where the host-guarded
+	// functions answer.
+	Local string
 }
 
 // mountPages serves GET / (the script-tag page), GET /spa (the ES module
-// page) and the static files they use.
-func mountPages(e *echo.Echo) error {
+// page) and the static files they use. local is the -addr host, which the
+// pages name as the one where the host-guarded functions answer.
+func mountPages(e *echo.Echo, local string) error {
 	tmpl, err := template.ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return err
@@ -35,8 +39,8 @@ func mountPages(e *echo.Echo) error {
 			return tmpl.ExecuteTemplate(c.Response(), name, p)
 		}
 	}
-	e.GET("/", render("index.html", page{Title: "wrpc example", Path: "/"}))
-	e.GET("/spa", render("spa.html", page{Title: "wrpc example: ES module", Path: "/spa"}))
+	e.GET("/", render("index.html", page{Title: "wrpc example", Path: "/", Local: local}))
+	e.GET("/spa", render("spa.html", page{Title: "wrpc example: ES module", Path: "/spa", Local: local}))
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		return err

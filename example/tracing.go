@@ -7,13 +7,15 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcotel"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -25,7 +27,7 @@ const tracingServiceName = "wrpc-example"
 
 // setupTracing turns tracing on from OpenTelemetry's standard environment:
 //
-//	OTEL_TRACES_EXPORTER=console              spans printed to stdout, as JSON
+//	OTEL_TRACES_EXPORTER=console              spans printed to stdout, one line each
 //	OTEL_EXPORTER_OTLP_ENDPOINT=http://…:4318 spans sent with OTLP over HTTP
 //	OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=…      (the same, traces only)
 //	OTEL_TRACES_EXPORTER=otlp                 OTLP to the default http://localhost:4318
@@ -54,17 +56,16 @@ func setupTracingFrom(ctx context.Context, getenv func(string) string, stdout io
 	}
 	var opts []sdktrace.TracerProviderOption
 	for _, name := range exporters {
-		var exp sdktrace.SpanExporter
 		switch name {
-		case "console":
-			exp, err = stdouttrace.New(stdouttrace.WithWriter(stdout), stdouttrace.WithPrettyPrint())
+		case "console": // printed as each span ends, for a developer watching
+			opts = append(opts, sdktrace.WithSyncer(&consoleExporter{w: stdout}))
 		case "otlp":
-			exp, err = otlptracehttp.New(ctx) // reads OTEL_EXPORTER_OTLP_*
+			exp, err := otlptracehttp.New(ctx) // reads OTEL_EXPORTER_OTLP_*
+			if err != nil {
+				return nil, off, fmt.Errorf("tracing: the %s exporter: %w", name, err)
+			}
+			opts = append(opts, sdktrace.WithBatcher(exp))
 		}
-		if err != nil {
-			return nil, off, fmt.Errorf("tracing: the %s exporter: %w", name, err)
-		}
-		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(attribute.String("service.name", tracingServiceName)),
@@ -120,4 +121,69 @@ func tracingExporters(getenv func(string) string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// consoleExporter prints each span on one line, for reading in a terminal
+// as calls come in:
+//
+//	span /rpc/tester/add_numbers server 410µs ok trace=4bf9… span=00f0… parent=… rpc.method=add_numbers …
+//
+// then one indented line per event (an exception, say). The status is "ok"
+// or "error: <description>" (the description is the call's class). The
+// resource (service.name and the SDK's version) is the same for every span
+// and printed once, before the first.
+type consoleExporter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	resource bool // printed
+}
+
+// ExportSpans prints spans.
+func (x *consoleExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var b strings.Builder
+	for _, s := range spans {
+		if !x.resource && s.Resource() != nil {
+			x.resource = true
+			b.WriteString("resource")
+			writeAttrs(&b, s.Resource().Attributes())
+			b.WriteByte('\n')
+		}
+		status := "ok"
+		if s.Status().Code == codes.Error {
+			status = "error: " + s.Status().Description
+		}
+		fmt.Fprintf(&b, "span %s %s %s %s trace=%s span=%s", s.Name(), s.SpanKind(),
+			s.EndTime().Sub(s.StartTime()).Round(10*time.Microsecond), status, s.SpanContext().TraceID(), s.SpanContext().SpanID())
+		if p := s.Parent(); p.IsValid() {
+			fmt.Fprintf(&b, " parent=%s", p.SpanID())
+			if p.IsRemote() {
+				b.WriteString("(remote)")
+			}
+		}
+		writeAttrs(&b, s.Attributes())
+		b.WriteByte('\n')
+		for _, ev := range s.Events() {
+			b.WriteString("  event " + ev.Name)
+			writeAttrs(&b, ev.Attributes)
+			b.WriteByte('\n')
+		}
+	}
+	_, err := io.WriteString(x.w, b.String())
+	return err
+}
+
+// Shutdown has nothing to flush: every span is printed when exported.
+func (x *consoleExporter) Shutdown(context.Context) error { return nil }
+
+// writeAttrs appends " key=value" for each attribute.
+func writeAttrs(b *strings.Builder, attrs []attribute.KeyValue) {
+	for _, kv := range attrs {
+		v := kv.Value.String()
+		if strings.ContainsAny(v, " \t\n\"") || v == "" {
+			v = fmt.Sprintf("%q", v)
+		}
+		fmt.Fprintf(b, " %s=%s", kv.Key, v)
+	}
 }

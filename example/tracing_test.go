@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,10 +100,50 @@ func TestTracingConsolePrintsTheCallsSpan(t *testing.T) {
 	require.NoError(t, shutdown(context.Background()))
 
 	printed := out.String()
-	for _, want := range []string{`"Name": "/rpc/echo/echo"`, `"4bf92f3577b34da6a3ce929d0e0e4736"`, `"weerpc"`, `"wrpc-example"`} {
-		assert.Contains(t, printed, want)
+	lines := strings.Split(strings.TrimSuffix(printed, "\n"), "\n")
+	require.Len(t, lines, 2, "one line for the resource, one for the span:\n%s", printed)
+	assert.Contains(t, lines[0], "service.name=wrpc-example")
+	span := lines[1]
+	assert.True(t, strings.HasPrefix(span, "span /rpc/echo/echo server "), span)
+	for _, want := range []string{" ok ", "trace=4bf92f3577b34da6a3ce929d0e0e4736", "parent=00f067aa0ba902b7(remote)", "rpc.system=weerpc", "rpc.method=echo", "weerpc.class=ok"} {
+		assert.Contains(t, span, want)
 	}
-	assert.NotContains(t, printed, `"hi"`, "data is not recorded")
+	assert.NotContains(t, printed, "hi", "data is not recorded")
+}
+
+// A failing call's span says so on its one line, and its events (the
+// recorded exception) follow, one line each.
+func TestTracingConsoleIsCompactForFailures(t *testing.T) {
+	keepOtelGlobals(t)
+	env := map[string]string{"OTEL_TRACES_EXPORTER": "console"}
+	var out bytes.Buffer
+	interceptor, shutdown, err := setupTracingFrom(context.Background(), func(k string) string { return env[k] }, &out)
+	require.NoError(t, err)
+	e := echo.New()
+	e.Logger.SetOutput(io.Discard)
+	echorpc.New(e.Group("/rpc/echo"), echorpc.Config{Interceptors: []echorpc.Interceptor{interceptor}}).Functions(echorpc.Funcs{
+		"boom": echorpc.Func(func(c echo.Context, in string) (string, error) { return "", errors.New("disk on fire") }),
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	for range 3 {
+		res, err := http.Post(srv.URL+"/rpc/echo", "application/json", strings.NewReader(`{"weerpc":1.1,"function":"boom","data":"hi"}`))
+		require.NoError(t, err)
+		res.Body.Close()
+	}
+	require.NoError(t, shutdown(context.Background()))
+
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	assert.LessOrEqual(t, len(lines), 1+3*2, "at most a line for the span and one for its event, per call:\n%s", out.String())
+	spans := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "span ") {
+			spans++
+			assert.Contains(t, l, " error: internal ")
+			assert.Contains(t, l, "http.response.status_code=500")
+		}
+	}
+	assert.Equal(t, 3, spans)
 }
 
 func TestTracingOTLPSendsToTheEndpoint(t *testing.T) {

@@ -1,54 +1,82 @@
 // The batcher of a client: the calls made in one tick go in one request, an
 // array of bodies, and each call gets its own item of the reply. It only
-// moves bytes: the caller's retry loop (run in wrpc.ts) settles and retries
-// each call, the same way for batched and single calls.
+// moves bytes: the caller's retry loop (retrying, in http.ts) settles and
+// retries each call, the same way for batched and single calls.
+import type { Envelope, Reply } from "./http.js";
 
-/** One reply: HTTP status (0: none came, and the JSON is why), parsed JSON, and the Retry-After of a 429 or 503 in ms. */
-export type Reply = [status: number, json: any, after?: any];
-
-/** Collects bodies into batches of at most max, sent with post. */
+/** Collects bodies into batches of at most max calls. */
 export interface Batcher {
-  /** The largest batch; 1 sends every call alone. A refusal by the server lowers it. */
-  max: number;
+  /** The largest batch; 1 sends every call alone. */
+  readonly max: number;
+  /** Lowers max to a server's limit: the manifest's maxBatch, or a refusal's data.maxBatch; 0 (batching off) makes it 1. */
+  lower(limit: number): void;
   /** Queues one call's body and resolves to its reply. */
   add(body: string): Promise<Reply>;
 }
 
+// A queued call: its body, and how to hand it its reply.
+interface Queued {
+  body: string;
+  resolve: (reply: Reply | Promise<Reply>) => void;
+}
+
 /**
- * Returns a batcher that sends with post. A batch the server refuses whole,
- * because it has batching off (400 "Request must be a JSON object.") or a
- * lower limit (413 "Batch has more than N calls."), is sent again one call
- * at a time, and the batcher keeps the limit for its later batches.
+ * Returns a batcher that sends with post, at most max calls a batch. When
+ * the server refuses a batch whole and says its limit in the envelope's data
+ * ({"maxBatch": N}: a 413 for a batch over its limit, and N = 0, a 400, on
+ * an instance with batching off), the batcher keeps to that limit from then
+ * on and sends the batch's calls again: in batches of N, or one by one. Any
+ * other refusal of a whole batch is every call's reply.
  */
 export function batcher(post: (body: string) => Promise<Reply>, max: number): Batcher {
-  let queue: [string, (r: Reply | Promise<Reply>) => void][] = [];
-  const flush = () => {
-    const items = queue;
-    queue = [];
-    for (let i = 0; i < items.length; i += b.max) send(items.slice(i, i + b.max));
-  };
-  const send = (items: typeof queue) => {
-    const reply = post(items[1] ? `[${items.map((x) => x[0])}]` : items[0][0]);
-    items.forEach(([body, resolve], i) =>
-      resolve(
-        // a call alone gets the reply as it is
-        !items[1]
-          ? reply
-          : reply.then((r) => {
-              const [status, json, after] = r;
-              if (Array.isArray(json)) return [json[i]?.status || status, json[i], after];
-              const m = json?.message;
-              const n = status == 413 ? +(/^Batch has more than (\d+) /.exec(m) || [])[1] : status == 400 && m == "Request must be a JSON object." ? 1 : 0;
-              if (!n) return r;
-              b.max = n;
-              return post(body);
-            }),
-      ),
-    );
-  };
+  const queue: Queued[] = [];
+  let size = max;
   const b: Batcher = {
-    max,
-    add: (body) => new Promise((resolve) => queue.push([body, resolve]) > 1 || queueMicrotask(flush)),
+    get max() {
+      return size;
+    },
+    lower(limit) {
+      size = Math.max(1, Math.min(size, limit));
+    },
+    add(body) {
+      return new Promise((resolve) => {
+        queue.push({ body, resolve });
+        // the first call of a tick has the tick's calls sent once it is over
+        if (queue.length == 1) queueMicrotask(() => sendAll(queue.splice(0)));
+      });
+    },
   };
+
+  // sendAll sends calls in batches of at most max.
+  function sendAll(calls: Queued[]) {
+    for (let i = 0; i < calls.length; i += size) send(calls.slice(i, i + size));
+  }
+
+  // send posts calls, one body alone or an array of them, and hands each
+  // call its reply: its item of the reply's array, or the whole reply.
+  async function send(calls: Queued[]) {
+    if (calls.length == 1) return calls[0].resolve(post(calls[0].body));
+    const reply = await post("[" + calls.map((call) => call.body).join(",") + "]");
+    const items = reply.body;
+    const limit = statedLimit(items);
+    if (limit !== undefined && limit < calls.length) {
+      b.lower(limit);
+      return sendAll(calls);
+    }
+    calls.forEach((call, i) => {
+      if (!Array.isArray(items)) return call.resolve(reply);
+      const item: Envelope | undefined = items[i];
+      call.resolve({ status: item?.status || reply.status, body: item });
+    });
+  }
+
   return b;
+}
+
+// statedLimit returns the batch limit that the refusal of a whole batch
+// states in its envelope's data, {"maxBatch": N} (0: batching is off), or
+// undefined when it states none.
+function statedLimit(body: unknown): number | undefined {
+  const limit = (body as { data?: { maxBatch?: unknown } } | undefined)?.data?.maxBatch;
+  return typeof limit == "number" ? limit : undefined;
 }

@@ -3,7 +3,14 @@
 // the client attached), whose default endpoint is the instance that served
 // the script. It also loads where there is no document, as in a Web Worker
 // (importScripts), with no default endpoint.
-import { wrpc, call, stream, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
+import { addOns } from "./addons.js";
+import { batcher } from "./batch.js";
+import { stream } from "./stream.js";
+import { wrpc, call, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
+
+// clients made by createClient batch and stream
+addOns.batcher = batcher;
+addOns.stream = stream;
 
 const g: any = globalThis;
 const src: string | undefined = g.document?.currentScript?.src;

@@ -4,9 +4,10 @@
 // and query.mjs beside client.mjs on every instance. It imports nothing at
 // run time and no TanStack types: the objects it returns are plain, and fit
 // TanStack's QueryObserverOptions and MutationObserverOptions.
+import { instanceOf } from "./endpoint.js";
 import type { Calls, Client, Input, Output, WrpcError } from "./wrpc.js";
 
-/** The query key of a call: the library, the client's endpoint (the instance), the function and its data. */
+/** The query key of a call: the library, the instance (see instanceKey), the function and its data. */
 export type WrpcQueryKey<K extends string = string, D = unknown> = readonly ["wrpc", string, K, D];
 
 /**
@@ -33,15 +34,30 @@ export interface WrpcMutationOptions<T, D, K extends string = string> {
 }
 
 /**
+ * Returns the start of the query and mutation keys of client's instance:
+ * ["wrpc", endpoint], where endpoint is client.endpoint without its
+ * fragment and without trailing slashes on its path, so that a client of
+ * "/rpc/tester/" and one of "/rpc/tester" share their cache entries (the
+ * query stays: "/rpc/?tenant=a" is "/rpc?tenant=a"). Invalidate all of an
+ * instance's queries with it:
+ *
+ *     queryClient.invalidateQueries({ queryKey: instanceKey(api) });
+ */
+export function instanceKey(client: Client<any>): readonly ["wrpc", string] {
+  return ["wrpc", instanceOf(client.endpoint)];
+}
+
+/**
  * Returns the options of a TanStack query that calls client's function fn
  * with data: `{ queryKey, queryFn, ...extra }`.
  *
  *     const api = createClient<API>("/rpc/clients");
  *     const list = await queryClient.fetchQuery(queryOptions(api, "list", { page: 1 }));
  *
- * The key is ["wrpc", client.endpoint, fn, data], so two instances never
- * share an entry and each data has its own; invalidate all of an instance's
- * queries with the prefix ["wrpc", client.endpoint]. queryFn passes the
+ * The key is [...instanceKey(client), fn, data], so two instances never
+ * share an entry, each data has its own, and the endpoint's spelling
+ * (a trailing slash) does not matter; invalidate all of an instance's
+ * queries with the prefix instanceKey(client). queryFn passes the
  * query's signal to the call, so cancelling the query aborts the request
  * (a call with a signal is never batched; with the client's get option, a
  * query function goes by GET). The call's failure, a WrpcError, is the
@@ -57,7 +73,7 @@ export function queryOptions<A, K extends Calls<A>, E extends object>(
 ): Omit<WrpcQueryOptions<Output<A, K>, K, Input<A, K>>, keyof E> & E;
 export function queryOptions(client: Client, fn: string, data: unknown, extra?: object): object {
   return {
-    queryKey: ["wrpc", client.endpoint, fn, data],
+    queryKey: [...instanceKey(client), fn, data],
     queryFn: ({ signal }: { signal: AbortSignal }) => client.call(fn, data, { signal }),
     ...extra,
   };
@@ -66,7 +82,7 @@ export function queryOptions(client: Client, fn: string, data: unknown, extra?: 
 /**
  * Returns the options of a TanStack mutation that calls client's function
  * fn with the mutation's variables as data: `{ mutationKey, mutationFn,
- * ...extra }`, the key being ["wrpc", client.endpoint, fn].
+ * ...extra }`, the key being [...instanceKey(client), fn].
  *
  *     const save = new MutationObserver(queryClient, mutationOptions(api, "save"));
  *     await save.mutate({ name: "Ada" });
@@ -82,7 +98,7 @@ export function mutationOptions<A, K extends Calls<A>, E extends object>(
 ): Omit<WrpcMutationOptions<Output<A, K>, Input<A, K>, K>, keyof E> & E;
 export function mutationOptions(client: Client, fn: string, extra?: object): object {
   return {
-    mutationKey: ["wrpc", client.endpoint, fn],
+    mutationKey: [...instanceKey(client), fn],
     mutationFn: (data: unknown) => client.call(fn, data),
     ...extra,
   };

@@ -1,6 +1,7 @@
 package echorpcotel_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,9 +12,12 @@ import (
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcotel"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The benchmarks measure the interceptor's cost on echorpc's BenchmarkCall
@@ -140,3 +144,45 @@ func BenchmarkInterceptorNotSampled(b *testing.B) { benchInterceptor(b, sdktrace
 
 // BenchmarkInterceptorSampled is the interceptor alone, every call sampled.
 func BenchmarkInterceptorSampled(b *testing.B) { benchInterceptor(b, sdktrace.AlwaysSample()) }
+
+// The SDK's own floor, what any tracing interceptor pays on this machine
+// with these providers: starting and ending a span the sampler drops (it
+// still makes the span and the context that carries it), and recording one
+// measurement with an attribute set made beforehand (five attributes, as
+// rpc.server.duration has). Read the interceptor's benchmarks against them.
+
+// BenchmarkSDKStartNotSampled starts and ends a span that is not sampled.
+func BenchmarkSDKStartNotSampled(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	b.Cleanup(func() { _ = tp.Shutdown(b.Context()) })
+	tracer := tp.Tracer("bench")
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, span := tracer.Start(ctx, "/rpc/add_numbers", opts...)
+		span.End()
+	}
+}
+
+// BenchmarkSDKRecord records one duration with a prepared attribute set.
+func BenchmarkSDKRecord(b *testing.B) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(b.Context()) })
+	h, err := mp.Meter("bench").Float64Histogram("rpc.server.duration")
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("rpc.system", "weerpc"), attribute.String("rpc.service", "/rpc"),
+		attribute.String("rpc.method", "add_numbers"), attribute.Int("http.response.status_code", 200),
+		attribute.String("weerpc.class", "ok"),
+	))}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h.Record(ctx, 1.5, opts...)
+	}
+}

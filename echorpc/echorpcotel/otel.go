@@ -32,7 +32,9 @@
 // A span's status is Error when the answer's ok is false or the function
 // failed (Result.Err, which is also recorded as an exception event); its
 // description is the class, not the message, which may hold personal data.
-// Data are never recorded; [Config.RecordSizes] records their sizes.
+// Data are never recorded; [Config.RecordSizes] records their sizes. The
+// attributes are set on spans that record only, when the call ends: a
+// sampler sees the span's name and kind, not the attributes.
 //
 // The span's parent is the span already in the request's context (an HTTP
 // middleware's, such as otelecho's), else the one the request's headers
@@ -54,6 +56,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
@@ -131,8 +134,8 @@ type Telemetry struct {
 	publicEntry bool
 
 	mu    sync.RWMutex
-	calls map[callKey]*callInfo               // span name and start attributes
-	sets  map[resultKey][]metric.RecordOption // the histogram's attributes
+	calls map[callKey]*callInfo        // span names and attributes
+	sets  map[resultKey]*answerOptions // the histogram's attributes
 }
 
 // maxCached bounds each cache: echorpc's Calls name only registered
@@ -149,9 +152,18 @@ type resultKey struct {
 
 // callInfo is what every span of one function shares.
 type callInfo struct {
-	name  string
-	attrs []attribute.KeyValue
-	opts  []trace.SpanStartOption
+	instance, function string
+	name               string
+	attrs              []attribute.KeyValue
+	opts               []trace.SpanStartOption
+	answer             atomic.Pointer[answerOptions] // the last answer's histogram attributes
+}
+
+// answerOptions are the histogram's attributes for one kind of answer.
+type answerOptions struct {
+	status int
+	class  string
+	opts   []metric.RecordOption
 }
 
 // New makes the tracer and the histogram. Make one Telemetry and share its
@@ -181,17 +193,31 @@ func New(config Config) *Telemetry {
 		sizes:       config.RecordSizes,
 		publicEntry: config.PublicEndpoint,
 		calls:       map[callKey]*callInfo{},
-		sets:        map[resultKey][]metric.RecordOption{},
+		sets:        map[resultKey]*answerOptions{},
 	}
 }
 
 // Interceptor traces and times each call. Put it first among an
 // instance's Config.Interceptors, so the others run inside its span.
+//
+// A call whose span is not recorded (the sampler dropped it) costs the
+// tracer's Start, the copy of the request that carries the span to the
+// handler, and the histogram's measurement: no attributes are made for
+// it, and the histogram's attribute sets are made once per function and
+// kind of answer, not per call.
 func (t *Telemetry) Interceptor() echorpc.Interceptor {
 	return func(next echorpc.CallFunc) echorpc.CallFunc {
+		// echorpc chains the interceptor once per function, so one
+		// function's calls find its span name and attributes here; the
+		// instance's refusal chain sees many and falls back to t's cache.
+		var last atomic.Pointer[callInfo]
 		return func(c echo.Context, call echorpc.Call) echorpc.Result {
 			start := time.Now()
-			info := t.info(call.Instance, call.Function)
+			info := last.Load()
+			if info == nil || info.function != call.Function || info.instance != call.Instance {
+				info = t.info(call.Instance, call.Function)
+				last.Store(info)
+			}
 			r := c.Request()
 			ctx := r.Context()
 			opts := info.opts
@@ -204,9 +230,11 @@ func (t *Telemetry) Interceptor() echorpc.Interceptor {
 				}
 			}
 			ctx, span := t.tracer.Start(ctx, info.name, opts...)
+			recording := span.IsRecording()
 			ended := false
 			defer func() {
 				if !ended { // next panicked: http.ErrAbortHandler, which echorpc re-raises
+					span.SetAttributes(info.attrs...)
 					span.SetStatus(codes.Error, "aborted")
 					span.End()
 				}
@@ -219,21 +247,21 @@ func (t *Telemetry) Interceptor() echorpc.Interceptor {
 			}()
 
 			class := res.Class()
-			if span.IsRecording() {
-				t.annotate(span, &call, &res, class)
+			if recording {
+				t.annotate(span, info, &call, &res, class)
 			}
 			span.End()
 			ended = true
-			t.duration.Record(ctx, float64(time.Since(start).Nanoseconds())/1e6,
-				t.recordOptions(info, call.Instance, call.Function, res.Status, class)...)
+			t.duration.Record(ctx, float64(time.Since(start).Nanoseconds())/1e6, info.recordOptions(t, res.Status, class)...)
 			return res
 		}
 	}
 }
 
-// annotate sets a recording span's result attributes and status.
-func (t *Telemetry) annotate(span trace.Span, call *echorpc.Call, res *echorpc.Result, class string) {
-	attrs := make([]attribute.KeyValue, 0, 7)
+// annotate sets a recording span's attributes, in one slice, and status.
+func (t *Telemetry) annotate(span trace.Span, info *callInfo, call *echorpc.Call, res *echorpc.Result, class string) {
+	attrs := make([]attribute.KeyValue, 0, len(info.attrs)+7)
+	attrs = append(attrs, info.attrs...)
 	attrs = append(attrs, keyStatus.Int(res.Status), keyClass.String(class))
 	if call.Rejected {
 		attrs = append(attrs, keyRejected.Bool(true))
@@ -300,33 +328,48 @@ func (t *Telemetry) info(instance, function string) *callInfo {
 }
 
 func newCallInfo(instance, function string) *callInfo {
-	info := &callInfo{name: instance + "/" + function}
+	info := &callInfo{instance: instance, function: function, name: instance + "/" + function}
 	info.attrs = []attribute.KeyValue{keySystem.String(System), keyService.String(instance)}
 	if function == "" {
 		info.name = instance + "/" + unknownFunction
 	} else {
 		info.attrs = append(info.attrs, keyMethod.String(function))
 	}
-	info.opts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(info.attrs...)}
+	// The attributes are set on recording spans only, with the answer's:
+	// given here, they would be copied for every span, sampled or not.
+	// Samplers see the span's name, which holds the instance and the
+	// function.
+	info.opts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 	return info
 }
 
-// recordOptions returns the histogram's attributes for one kind of answer,
+// recordOptions returns the histogram's attributes for one kind of answer:
+// the last one's, as most answers of a function are alike, else t's.
+func (info *callInfo) recordOptions(t *Telemetry, status int, class string) []metric.RecordOption {
+	if a := info.answer.Load(); a != nil && a.status == status && a.class == class {
+		return a.opts
+	}
+	a := t.answerOptions(info, status, class)
+	info.answer.Store(a)
+	return a.opts
+}
+
+// answerOptions returns the histogram's attributes for one kind of answer,
 // made once.
-func (t *Telemetry) recordOptions(info *callInfo, instance, function string, status int, class string) []metric.RecordOption {
-	k := resultKey{callKey{instance, function}, status, class}
+func (t *Telemetry) answerOptions(info *callInfo, status int, class string) *answerOptions {
+	k := resultKey{callKey{info.instance, info.function}, status, class}
 	t.mu.RLock()
-	opts := t.sets[k]
+	a := t.sets[k]
 	t.mu.RUnlock()
-	if opts != nil {
-		return opts
+	if a != nil {
+		return a
 	}
 	attrs := append(info.attrs[:len(info.attrs):len(info.attrs)], keyStatus.Int(status), keyClass.String(class))
-	opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
+	a = &answerOptions{status: status, class: class, opts: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}}
 	t.mu.Lock()
 	if len(t.sets) < maxCached {
-		t.sets[k] = opts
+		t.sets[k] = a
 	}
 	t.mu.Unlock()
-	return opts
+	return a
 }

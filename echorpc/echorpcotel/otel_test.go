@@ -250,6 +250,31 @@ func TestTraceparentIsTheParent(t *testing.T) {
 	assert.Equal(t, remoteTrace, span.SpanContext().TraceID().String())
 }
 
+// A call the sampler drops records no span, but its handler still sees the
+// caller's trace, not sampled, so its own spans are dropped too and calls
+// it makes carry the trace on; the histogram still times it.
+func TestUnsampledCallKeepsTheTrace(t *testing.T) {
+	w := newWorld(t, echorpcotel.Config{})
+	unsampled := "00-" + remoteTrace + "-" + remoteSpan + "-00"
+	assert.Equal(t, http.StatusOK, w.post(t, "/rpc/tester", `{"weerpc":1.1,"function":"child"}`, "traceparent", unsampled))
+	assert.Equal(t, http.StatusOK, w.post(t, "/rpc/tester", `{"weerpc":1.1,"function":"add","data":[1]}`, "traceparent", unsampled))
+
+	parent := <-w.children
+	assert.Equal(t, remoteTrace, parent.TraceID().String())
+	assert.False(t, parent.IsSampled())
+	w.ended(t, 0)
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, w.metrics.Collect(context.Background(), &rm))
+	hist := rm.ScopeMetrics[0].Metrics[0].Data.(metricdata.Histogram[float64])
+	counts := map[string]uint64{}
+	for _, dp := range hist.DataPoints {
+		method, _ := dp.Attributes.Value("rpc.method")
+		counts[method.AsString()] = dp.Count
+	}
+	assert.Equal(t, map[string]uint64{"child": 1, "add": 1}, counts)
+}
+
 func TestPublicEndpointLinksTheCaller(t *testing.T) {
 	w := newWorld(t, echorpcotel.Config{PublicEndpoint: true})
 	w.post(t, "/rpc/tester", `{"weerpc":1.1,"function":"add","data":[1]}`, "traceparent", remoteTraceparent)

@@ -23,6 +23,8 @@
 package echorpcprom
 
 import (
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
@@ -51,6 +53,8 @@ type Metrics struct {
 	rejections *prometheus.CounterVec
 	open       *prometheus.GaugeVec
 	items      *prometheus.CounterVec
+
+	bound sync.Map // [2]string{instance, function} → *bound
 }
 
 // New makes and registers the metrics. Registering twice on one
@@ -99,30 +103,108 @@ func New(config Config) *Metrics {
 
 // Interceptor records each call. Put it first among an instance's
 // Config.Interceptors to time the others too.
+//
+// The collectors of each instance and function are looked up once, on
+// their first use, not per call: echorpc chains the interceptor once per
+// function, so the chain keeps them.
 func (m *Metrics) Interceptor() echorpc.Interceptor {
 	return func(next echorpc.CallFunc) echorpc.CallFunc {
+		var last atomic.Pointer[bound] // the function this chain served last
 		return func(c echo.Context, call echorpc.Call) echorpc.Result {
-			instance := call.Instance
+			b := last.Load()
+			if b == nil || b.function != call.Function || b.instance != call.Instance {
+				b = m.bind(call.Instance, call.Function)
+				last.Store(b)
+			}
 			if call.Stream && !call.Rejected {
-				open := m.open.WithLabelValues(instance, call.Function)
+				open := b.streams(m).open
 				open.Inc()
 				defer open.Dec()
 			}
 			start := time.Now()
 			res := next(c, call)
 			if call.Stream && res.Items > 0 {
-				m.items.WithLabelValues(instance, call.Function).Add(float64(res.Items))
+				b.streams(m).items.Add(float64(res.Items))
 			}
 			if call.Rejected {
-				m.rejections.WithLabelValues(instance, call.Function, res.Class()).Inc()
+				b.byClass(&b.rejections, m.rejections, res.Class()).Inc()
 				return res
 			}
-			m.duration.WithLabelValues(instance, call.Function).Observe(time.Since(start).Seconds())
-			m.calls.WithLabelValues(instance, call.Function).Inc()
+			calls := b.calls(m)
+			calls.duration.Observe(time.Since(start).Seconds())
+			calls.total.Inc()
 			if class := res.Class(); class != "ok" {
-				m.failures.WithLabelValues(instance, call.Function, class).Inc()
+				b.byClass(&b.failures, m.failures, class).Inc()
 			}
 			return res
 		}
 	}
+}
+
+// bound holds the collectors of one instance and function, each group
+// made on its first use, so that a function's refusals alone or a
+// function that does not stream add no series.
+type bound struct {
+	instance, function string
+
+	call       atomic.Pointer[callCollectors]
+	stream     atomic.Pointer[streamCollectors]
+	failures   sync.Map // class → prometheus.Counter
+	rejections sync.Map // class → prometheus.Counter
+}
+
+type callCollectors struct {
+	total    prometheus.Counter
+	duration prometheus.Observer
+}
+
+type streamCollectors struct {
+	open  prometheus.Gauge
+	items prometheus.Counter
+}
+
+// bind returns the collectors of an instance's function, made once.
+func (m *Metrics) bind(instance, function string) *bound {
+	k := [2]string{instance, function}
+	if b, ok := m.bound.Load(k); ok {
+		return b.(*bound)
+	}
+	b, _ := m.bound.LoadOrStore(k, &bound{instance: instance, function: function})
+	return b.(*bound)
+}
+
+// calls returns the calls counter and duration histogram of b.
+func (b *bound) calls(m *Metrics) *callCollectors {
+	if c := b.call.Load(); c != nil {
+		return c
+	}
+	c := &callCollectors{
+		total:    m.calls.WithLabelValues(b.instance, b.function),
+		duration: m.duration.WithLabelValues(b.instance, b.function),
+	}
+	b.call.CompareAndSwap(nil, c) // a racing call's are the same collectors
+	return c
+}
+
+// streams returns the open streams gauge and items counter of b.
+func (b *bound) streams(m *Metrics) *streamCollectors {
+	if s := b.stream.Load(); s != nil {
+		return s
+	}
+	s := &streamCollectors{
+		open:  m.open.WithLabelValues(b.instance, b.function),
+		items: m.items.WithLabelValues(b.instance, b.function),
+	}
+	b.stream.CompareAndSwap(nil, s)
+	return s
+}
+
+// byClass returns the counter of vec for b's instance, function and class,
+// made once.
+func (b *bound) byClass(cache *sync.Map, vec *prometheus.CounterVec, class string) prometheus.Counter {
+	if c, ok := cache.Load(class); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := cache.LoadOrStore(class, vec.WithLabelValues(b.instance, b.function, class))
+	return c.(prometheus.Counter)
 }

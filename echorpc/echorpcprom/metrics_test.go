@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcprom"
@@ -85,6 +86,12 @@ func TestMetricsAfterRealCalls(t *testing.T) {
 	}
 	assert.NotContains(t, text, `function="unknown"`)
 	assert.NotContains(t, text, `wrpc_call_failures_total{class="invalid",function="add",instance="/rpc/other"}`)
+	// The collectors are bound on first use: refusals alone make no calls
+	// series, and functions that do not stream make no stream series.
+	assert.NotContains(t, text, `wrpc_calls_total{function="",`)
+	assert.NotContains(t, text, `wrpc_calls_total{function="add",instance="/rpc/guarded"}`)
+	assert.NotContains(t, text, `wrpc_streams_open`)
+	assert.NotContains(t, text, `wrpc_stream_items_total`)
 }
 
 // Streams are counted while open, and their items when they end.
@@ -133,7 +140,12 @@ func TestStreamMetrics(t *testing.T) {
 	assert.Contains(t, scrape(), `wrpc_streams_open{function="count",instance="/rpc/s"} 1`+"\n")
 	close(release)
 	<-done
-	text := scrape()
-	assert.Contains(t, text, `wrpc_streams_open{function="count",instance="/rpc/s"} 0`+"\n")
-	assert.Contains(t, text, `wrpc_stream_items_total{function="count",instance="/rpc/s"} 4`+"\n")
+	// The caller has the end event before the interceptor returns: the
+	// metrics follow within moments.
+	var text string
+	assert.Eventually(t, func() bool {
+		text = scrape()
+		return strings.Contains(text, `wrpc_streams_open{function="count",instance="/rpc/s"} 0`+"\n") &&
+			strings.Contains(text, `wrpc_stream_items_total{function="count",instance="/rpc/s"} 4`+"\n")
+	}, 2*time.Second, 5*time.Millisecond, "%s", text)
 }

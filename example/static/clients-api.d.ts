@@ -7,13 +7,17 @@ export interface ClientsAPI {
   create: { input: NewClient; output: Client };
   delete: { input: ClientID; output: Client };
   /**
-   * Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>.
+   * Reads without writing.
+   *
+   * A query: also at GET /rpc/clients/list?data=<URL-encoded JSON>.
    *
    * @idempotent
    */
   list: { input: {}; output: Client[] };
   /**
-   * Reads without writing, so also at GET /rpc/clients/<name>?data=<JSON>.
+   * Reads without writing.
+   *
+   * A query: also at GET /rpc/clients/read?data=<URL-encoded JSON>.
    *
    * @idempotent
    */

@@ -3,13 +3,17 @@
 /** The functions of the weeRPC instance TesterAPI: each one's input and output. */
 export interface TesterAPI {
   /**
-   * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
+   * Open to everyone. Free of side effects.
+   *
+   * A query: also at GET /rpc/tester/add_numbers?data=<URL-encoded JSON>.
    *
    * @idempotent
    */
   add_numbers: { input: any; output: any };
   /**
-   * Open to everyone. Free of side effects, so also at GET /rpc/tester/<name>?data=<JSON>.
+   * Open to everyone. Free of side effects.
+   *
+   * A query: also at GET /rpc/tester/add_string?data=<URL-encoded JSON>.
    *
    * @idempotent
    */

@@ -27,11 +27,23 @@ export async function show(name, run) {
     out.textContent = `ok: ${JSON.stringify(data)}`;
     return data;
   } catch (err) {
-    const e = /** @type {{ status?: number, message?: string, data?: unknown }} */ (err);
     out.className = "out err";
-    out.textContent = `error ${e.status}: ${e.message}` + (e.data == null ? "" : ` ${JSON.stringify(e.data)}`);
+    out.textContent = describe(err);
     showFieldErrors(err);
   }
+}
+
+/**
+ * Describes a failed call: "failed: <message>" when the function answered
+ * ok: false (HTTP 200, an application failure such as Fail or Failf),
+ * "error <status>: <message>" when the call was refused or broke (401, 404,
+ * 500, or 0 for a network failure), then the reply's data, if any.
+ * @param {unknown} err
+ */
+export function describe(err) {
+  const e = /** @type {{ status?: number, message?: string, data?: unknown }} */ (err);
+  const head = e.status === 200 ? `failed: ${e.message}` : `error ${e.status}: ${e.message}`;
+  return head + (e.data == null ? "" : ` ${JSON.stringify(e.data)}`);
 }
 
 /**
@@ -116,9 +128,8 @@ export function wireStreams(s) {
       out.className = "out ok";
       out.textContent = seen.join(" ");
     } catch (err) {
-      const e = /** @type {{ status?: number, message?: string }} */ (err);
       out.className = "out err";
-      out.textContent = `${seen.join(" ")} error ${e.status}: ${e.message}`.trim();
+      out.textContent = `${seen.join(" ")} ${describe(err)}`.trim();
     }
   });
   live(s);

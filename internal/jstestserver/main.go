@@ -60,7 +60,7 @@ func main() {
 		}),
 	}
 	for name, h := range streams() {
-		if name != "drop_once" {
+		if name != "drop_once" && name != "cut_each" {
 			funcs[name] = h
 		}
 	}
@@ -70,7 +70,7 @@ func main() {
 	// /rpc/drop has drop_once, without pings: a handler that panics (to cut
 	// the connection) leaves echorpc's ping goroutine writing to a finished
 	// response, which crashes the server (an echorpc bug).
-	echorpc.New(e.Group("/rpc/drop"), echorpc.Config{Functions: echorpc.Funcs{"drop_once": streams()["drop_once"]}, StreamPing: -1})
+	echorpc.New(e.Group("/rpc/drop"), echorpc.Config{Functions: echorpc.Funcs{"drop_once": streams()["drop_once"], "cut_each": streams()["cut_each"]}, StreamPing: -1})
 
 	// /rpc/flaky answers 503 to the first two tries of each call id, then
 	// runs it; /flaky-count tells how many tries a call id took.
@@ -212,6 +212,31 @@ func streams() echorpc.Funcs {
 				}
 			}
 			return nil
+		}),
+		// cut_each sends one item per connection and then cuts it: the
+		// count of items so far (resumed after the Last-Event-ID "c-N"),
+		// with the id "c-" + it. The i-th connection of a key stays up
+		// upMs[i] ms after its item before the cut (0 past the list).
+		"cut_each": echorpc.Stream(func(c echo.Context, in struct {
+			Key  string `json:"key"`
+			UpMs []int  `json:"upMs"`
+		}, send func(string, int) error) error {
+			from, _ := strconv.Atoi(strings.TrimPrefix(c.Request().Header.Get("Last-Event-ID"), "c-"))
+			streamMu.Lock()
+			lastIDs[in.Key] = append(lastIDs[in.Key], c.Request().Header.Get("Last-Event-ID"))
+			conn := len(lastIDs[in.Key]) - 1
+			streamMu.Unlock()
+			if err := send("c-"+strconv.Itoa(from+1), from+1); err != nil {
+				return err
+			}
+			if conn < len(in.UpMs) {
+				select {
+				case <-time.After(time.Duration(in.UpMs[conn]) * time.Millisecond):
+				case <-c.Request().Context().Done():
+					return c.Request().Context().Err()
+				}
+			}
+			panic(http.ErrAbortHandler)
 		}),
 	}
 }

@@ -87,8 +87,13 @@ describe("call", () => {
   });
   test("timeout", async () => {
     const started = Date.now();
-    await rejects(call("sleep", 5000, { endpoint: `${base}/rpc/tester`, timeout: 50 }), { message: "Call to sleep timed out after 50 ms.", status: 0 });
+    // the header gives the server a longer deadline, so that its 504 cannot come first
+    const options = { endpoint: `${base}/rpc/tester`, timeout: 50, headers: { "Wrpc-Timeout-Ms": "5000" } };
+    await rejects(call("sleep", 5000, options), { message: "Call to sleep timed out after 50 ms.", status: 0 });
     assert.ok(Date.now() - started < 2000);
+  });
+  test("the caller's headers win over the client's own", async () => {
+    assert.equal(await call("deadline", null, { endpoint: `${base}/rpc/tester`, timeout: 1500, headers: { "Wrpc-Timeout-Ms": "77" } }), "77");
   });
   test("the timeout travels as the deadline header", async () => {
     assert.equal(await call("deadline", null, { endpoint: `${base}/rpc/tester`, timeout: 1500 }), "1500");
@@ -194,7 +199,7 @@ describe("batching", () => {
     const later = await countingFetch(async () => assert.deepEqual(await Promise.all([api.call("echo", 3), api.call("echo", 4)]), [3, 4]));
     assert.deepEqual(later, ['{"weerpc":1.1,"function":"echo","data":3}', '{"weerpc":1.1,"function":"echo","data":4}']);
   });
-  test("a batch over the server's MaxBatch goes again one by one, and later batches keep to the limit", async () => {
+  test("a batch over the server's MaxBatch goes again in batches of its limit, and later batches keep to it", async () => {
     const api = createClient(`${base}/rpc/tester`, { batch: { max: 10 } }); // the server's MaxBatch is 5
     const seven = [1, 2, 3, 4, 5, 6, 7];
     let results;
@@ -202,13 +207,67 @@ describe("batching", () => {
       results = await Promise.all(seven.map((n) => api.call("add_numbers", [n])));
     });
     assert.deepEqual(results, seven);
-    assert.equal(bodies.length, 8);
-    assert.ok(bodies[0].startsWith("["));
-    assert.ok(bodies.slice(1).every((b) => b.startsWith("{")));
+    assert.deepEqual(
+      bodies.map((b) => JSON.parse(b).length),
+      [7, 5, 2],
+    );
     const later = await countingFetch(async () => assert.deepEqual(await Promise.all(seven.map((n) => api.call("add_numbers", [n]))), seven));
-    assert.equal(later.length, 2);
-    assert.equal(JSON.parse(later[0]).length, 5);
-    assert.equal(JSON.parse(later[1]).length, 2);
+    assert.deepEqual(
+      later.map((b) => JSON.parse(b).length),
+      [5, 2],
+    );
+  });
+  // The limits come from the refusal's data, whatever its message says.
+  test("a refusal's data.maxBatch is the limit, not its message", async () => {
+    for (const [status, maxBatch, sizes] of [
+      [413, 2, [5, 2, 2, 1]],
+      [400, 0, [5, 1, 1, 1, 1, 1]],
+    ]) {
+      const sent = [];
+      await withFetch(
+        (url, init) => {
+          const calls = JSON.parse(init.body);
+          sent.push(Array.isArray(calls) ? calls.length : 1);
+          if (Array.isArray(calls) && calls.length > maxBatch) return json(status, { weerpc: 1.1, ok: false, message: "Nein.", data: { maxBatch } });
+          const ok = (c) => ({ weerpc: 1.1, ok: true, message: null, data: c.data });
+          return json(200, Array.isArray(calls) ? calls.map(ok) : ok(calls));
+        },
+        async () => {
+          const api = createClient("http://x.test/rpc", { batch: true });
+          assert.deepEqual(await Promise.all([1, 2, 3, 4, 5].map((n) => api.call("echo", n))), [1, 2, 3, 4, 5]);
+        },
+      );
+      assert.deepEqual(sent, sizes, `${status} with maxBatch ${maxBatch}`);
+    }
+  });
+  test("a refusal that names the old messages but no maxBatch reaches every call", async () => {
+    for (const [status, message] of [
+      [413, "Batch has more than 1 calls."],
+      [400, "Request must be a JSON object."],
+    ]) {
+      let n = 0;
+      await withFetch(
+        () => (n++, json(status, { weerpc: 1.1, ok: false, message, data: null })),
+        async () => {
+          const api = createClient("http://x.test/rpc", { batch: true });
+          const results = await Promise.allSettled([api.call("echo", 1), api.call("echo", 2)]);
+          for (const r of results) assert.equal(r.reason.message, message);
+        },
+      );
+      assert.equal(n, 1, message);
+    }
+  });
+  test("a refusal whose maxBatch the batch already keeps reaches every call, and is not sent again", async () => {
+    let n = 0;
+    await withFetch(
+      () => (n++, json(413, { weerpc: 1.1, ok: false, message: "Batch has more than 5 calls.", data: { maxBatch: 5 } })),
+      async () => {
+        const api = createClient("http://x.test/rpc", { batch: true });
+        const results = await Promise.allSettled([api.call("echo", 1), api.call("echo", 2)]);
+        for (const r of results) assert.equal(r.reason.status, 413);
+      },
+    );
+    assert.equal(n, 1);
   });
   test("other refusals of a whole batch reach every call", async () => {
     const api = createClient(`${base}/rpc/tester`, { batch: true });
@@ -341,7 +400,7 @@ describe("manifest", () => {
     assert.equal(seen.length, 1);
     assert.equal(seen[0].headers["X-Call-Id"], "manifest-1");
     assert.equal(seen[0].credentials, "include");
-    assert.equal(seen[0].method, undefined); // a GET
+    assert.equal(seen[0].method, "GET");
   });
   test("it is at endpoint/manifest.json, with the endpoint's query", async () => {
     const urls = [];

@@ -59,3 +59,34 @@ test("the global streams, from the instance that served the script", async () =>
   assert.deepEqual([...items], [2, 1]);
   assert.deepEqual(urls, [["https://example.test/rpc/tester", "text/event-stream", '{"weerpc":1.1,"function":"countdown","data":2}']]);
 });
+
+test("the global's clients batch and stream (their add-ons are in the script)", async () => {
+  const seen = [];
+  const sse = 'data: {"weerpc":1.1,"ok":true,"message":null,"data":1}\n\nevent: end\ndata: {"weerpc":1.1,"ok":true,"message":null,"data":null}\n\n';
+  const envelope = (data) => ({ weerpc: 1.1, ok: true, message: null, data });
+  const ctx = load({
+    fetch: async (url, init) => {
+      seen.push(init.body);
+      if (init.headers.Accept == "text/event-stream") return new Response(sse, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+      const calls = JSON.parse(init.body);
+      return new Response(JSON.stringify(calls.map((c) => envelope(c.data))), { status: 200 });
+    },
+    Response,
+    TextDecoderStream,
+    AbortController,
+    AbortSignal,
+    queueMicrotask,
+  });
+  const got = await vm.runInContext(
+    `(async () => {
+      const api = wrpc.createClient("https://example.test/rpc", { batch: true });
+      const results = await Promise.all([api.call("echo", 1), api.call("echo", 2)]);
+      for await (const n of api.stream("countdown", 1)) results.push(n);
+      return results;
+    })()`,
+    ctx,
+  );
+  assert.deepEqual([...got], [1, 2, 1]);
+  assert.equal(seen.length, 2);
+  assert.equal(JSON.parse(seen[0]).length, 2, "the two calls went in one batch");
+});

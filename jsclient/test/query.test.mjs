@@ -5,7 +5,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { QueryClient, QueryObserver, MutationObserver, CancelledError } from "@tanstack/query-core";
 import { createClient, call, WrpcError } from "../../build/dist/client.mjs";
-import { queryOptions, mutationOptions } from "../../build/dist/query.mjs";
+import { queryOptions, mutationOptions, instanceKey } from "../../build/dist/query.mjs";
 import { startServer } from "./server.mjs";
 
 let server, base;
@@ -40,6 +40,29 @@ describe("queryOptions", () => {
     const other = queryOptions(createClient(`${base}/rpc/tester`), "add_numbers", [1, 2]);
     assert.notDeepEqual(other.queryKey, o.queryKey);
     assert.equal(queryOptions(api, "add_numbers", [1], { queryKey: ["mine"] }).queryKey[0], "mine");
+  });
+
+  test("the key does not depend on how the endpoint was written: a trailing slash, a fragment", async () => {
+    const plain = createClient(`${base}/rpc/query`);
+    for (const endpoint of [`${base}/rpc/query/`, `${base}/rpc/query//`, `${base}/rpc/query#top`, `${base}/rpc/query/#top`]) {
+      const api = createClient(endpoint);
+      assert.deepEqual(queryOptions(api, "add_numbers", [1]).queryKey, queryOptions(plain, "add_numbers", [1]).queryKey, endpoint);
+      assert.deepEqual(mutationOptions(api, "add_numbers").mutationKey, mutationOptions(plain, "add_numbers").mutationKey, endpoint);
+      assert.deepEqual(instanceKey(api), ["wrpc", `${base}/rpc/query`], endpoint);
+    }
+    // the query names another instance (a tenant), so it stays
+    assert.deepEqual(instanceKey(createClient(`${base}/rpc/query/?tenant=a`)), ["wrpc", `${base}/rpc/query?tenant=a`]);
+    assert.deepEqual(instanceKey(createClient(`${base}/rpc/query?tenant=a/`)), ["wrpc", `${base}/rpc/query?tenant=a/`]);
+    assert.notDeepEqual(instanceKey(createClient(`${base}/rpc/query?tenant=a`)), instanceKey(plain));
+    // one cache entry for both spellings
+    const qc = newQueryClient();
+    const seen = await recording(async () => {
+      assert.equal(await qc.fetchQuery(queryOptions(plain, "add_numbers", [2, 3], { staleTime: Infinity })), 5);
+      assert.equal(await qc.fetchQuery(queryOptions(createClient(`${base}/rpc/query/`), "add_numbers", [2, 3], { staleTime: Infinity })), 5);
+    });
+    assert.equal(seen.length, 1, "the second spelling is served from the cache");
+    await qc.invalidateQueries({ queryKey: instanceKey(plain) });
+    assert.equal(qc.getQueryState(queryOptions(plain, "add_numbers", [2, 3]).queryKey).isInvalidated, true);
   });
 
   test("fetchQuery calls the function, and caches by key", async () => {
@@ -151,7 +174,7 @@ describe("get option", () => {
     } finally {
       globalThis.fetch = real;
     }
-    assert.equal(init.method, undefined);
+    assert.equal(init.method, "GET");
     assert.equal(init.headers["X-A"], "1");
     assert.equal(init.credentials, "include");
     assert.equal(res.status, 200);
@@ -212,6 +235,6 @@ test("every instance serves the helpers at <prefix>/query.mjs", async () => {
   const body = await res.text();
   assert.equal(body, readFileSync("build/dist/query.mjs", "utf8"));
   const helpers = await import(`data:text/javascript,${encodeURIComponent(body)}`);
-  assert.deepEqual(Object.keys(helpers).sort(), ["mutationOptions", "queryOptions"]);
+  assert.deepEqual(Object.keys(helpers).sort(), ["instanceKey", "mutationOptions", "queryOptions"]);
   assert.equal((await fetch(`${base}/rpc/tester/query.mjs.map`)).status, 200);
 });

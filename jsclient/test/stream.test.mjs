@@ -94,21 +94,45 @@ describe("stream", () => {
     isError((await collect(stream("countdown", 1, { endpoint: "http://127.0.0.1:1/rpc" }))).err, { status: 0, message: /network error/ });
   });
 
-  test("the signal stops it, and the server's function ends", async () => {
+  test("the caller's signal ends the loop quietly, and the server's function ends", async () => {
     const before = (await state()).ended;
     const c = new AbortController();
     const items = [];
-    const { err } = await collect(
-      (async function* () {
-        for await (const item of stream("forever", null, { endpoint: tester, signal: c.signal })) {
-          items.push(item);
-          if (items.length == 3) c.abort();
-        }
-      })(),
-    );
+    for await (const item of stream("forever", null, { endpoint: tester, signal: c.signal })) {
+      items.push(item);
+      if (items.length == 3) c.abort();
+    }
     assert.equal(items.length, 3);
-    isError(err, { status: 0, message: "Call to forever aborted." });
     await waitFor(async () => (await state()).ended > before, "the handler to end");
+  });
+
+  test("a signal aborted before the start ends the loop at once, with no item", async () => {
+    const c = new AbortController();
+    c.abort();
+    assert.deepEqual(await collect(stream("forever", null, { endpoint: tester, signal: c.signal })), { items: [] });
+  });
+
+  test("the caller's signal ends a wait to reconnect quietly, at once", async () => {
+    const real = globalThis.fetch;
+    let tries = 0;
+    globalThis.fetch = async () => (tries++, new Response('{"message":"busy"}', { status: 503, headers: { "Content-Type": "application/json", "Retry-After": "60" } }));
+    try {
+      const c = new AbortController();
+      setTimeout(() => c.abort(), 100);
+      const started = Date.now();
+      const got = await collect(stream("countdown", 3, { endpoint: "http://x.test/rpc", resume: true, retry: { maxElapsed: 120000 }, signal: c.signal }));
+      assert.deepEqual(got, { items: [] });
+      assert.ok(Date.now() - started < 1000, `ended after ${Date.now() - started} ms`);
+      assert.equal(tries, 1);
+    } finally {
+      globalThis.fetch = real;
+    }
+  });
+
+  test("a timeout still throws, beside a signal that did not abort", async () => {
+    const { err } = await collect(stream("forever", null, { endpoint: tester, timeout: 200, signal: new AbortController().signal }));
+    assert.ok(err instanceof WrpcError, `${err}`);
+    assert.ok(err.status == 504 || (err.status == 0 && /timed out after 200 ms/.test(err.message)), `${err.status} ${err.message}`);
   });
 
   test("break stops it, and the server's function ends", async () => {
@@ -171,6 +195,35 @@ describe("resume", () => {
     assert.deepEqual(items, [1, 2]);
     isError(err, { status: 0 });
     assert.deepEqual((await state("noretry")).lastIDs, [""]);
+  });
+
+  // A server that cuts the stream after every item: each connection brings
+  // an item, yet the reconnects count as tries in a row.
+  test("reconnects share one retry budget across items: attempts bound them", async () => {
+    const { items, err } = await collect(stream("cut_each", { key: "budget" }, { endpoint: drop, resume: true, retry: { base: 10 }, timeout: 8000 }));
+    assert.deepEqual(items, [1, 2, 3]);
+    isError(err, { status: 0, message: /^Call to cut_each (was cut off|network error)/ });
+    assert.deepEqual((await state("budget")).lastIDs, ["", "c-1", "c-2"]);
+  });
+
+  test("reconnects share one backoff across items: a bounded count in a fixed time", async () => {
+    const { items, err } = await collect(
+      stream("cut_each", { key: "storm" }, { endpoint: drop, resume: true, retry: { attempts: 1000, base: 10, maxElapsed: 60000 }, timeout: 2000 }),
+    );
+    assert.ok(err instanceof WrpcError && /timed out/.test(err.message), `${err}`);
+    const connections = (await state("storm")).lastIDs.length;
+    // the waits grow 10, 20, 40... ms up to 2 s: about 9 connections in 2 s (a storm was 100s)
+    assert.ok(connections >= 3 && connections <= 30, `${connections} connections in 2 s`);
+    assert.ok(items.length >= connections - 1, `${items.length} items from ${connections} connections`);
+  });
+
+  test("a connection that stays up 5 s starts the budget afresh", async () => {
+    // connections: cut at once, up 5.3 s, then cut at once: attempts 3 allow
+    // two more after the long one, so four in all (three without the reset)
+    const { items, err } = await collect(stream("cut_each", { key: "stable", upMs: [0, 5300] }, { endpoint: drop, resume: true, retry: { attempts: 3, base: 10 }, timeout: 15000 }));
+    assert.deepEqual(items, [1, 2, 3, 4]);
+    isError(err, { status: 0, message: /^Call to cut_each (was cut off|network error)/ });
+    assert.deepEqual((await state("stable")).lastIDs, ["", "c-1", "c-2", "c-3"]);
   });
 
   test("an error event is not resumed", async () => {

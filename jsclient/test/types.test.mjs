@@ -67,8 +67,11 @@ test("the npm package holds only what a user needs", () => {
     "build/dist/client.mjs.map",
     "build/dist/query.mjs",
     "build/dist/query.mjs.map",
+    "build/dist/types/error.d.ts",
+    "build/dist/types/http.d.ts",
     "build/dist/types/module.d.ts",
     "build/dist/types/query.d.ts",
+    "build/dist/types/stream.d.ts",
     "build/dist/types/wrpc.d.ts",
     "package.json",
   ]);

@@ -1,16 +1,19 @@
-/** One reply: HTTP status (0: none came, and the JSON is why), parsed JSON, and the Retry-After of a 429 or 503 in ms. */
-export type Reply = [status: number, json: any, after?: any];
-/** Collects bodies into batches of at most max, sent with post. */
+import type { Reply } from "./http.js";
+/** Collects bodies into batches of at most max calls. */
 export interface Batcher {
-    /** The largest batch; 1 sends every call alone. A refusal by the server lowers it. */
-    max: number;
+    /** The largest batch; 1 sends every call alone. */
+    readonly max: number;
+    /** Lowers max to a server's limit: the manifest's maxBatch, or a refusal's data.maxBatch; 0 (batching off) makes it 1. */
+    lower(limit: number): void;
     /** Queues one call's body and resolves to its reply. */
     add(body: string): Promise<Reply>;
 }
 /**
- * Returns a batcher that sends with post. A batch the server refuses whole,
- * because it has batching off (400 "Request must be a JSON object.") or a
- * lower limit (413 "Batch has more than N calls."), is sent again one call
- * at a time, and the batcher keeps the limit for its later batches.
+ * Returns a batcher that sends with post, at most max calls a batch. When
+ * the server refuses a batch whole and says its limit in the envelope's data
+ * ({"maxBatch": N}: a 413 for a batch over its limit, and N = 0, a 400, on
+ * an instance with batching off), the batcher keeps to that limit from then
+ * on and sends the batch's calls again: in batches of N, or one by one. Any
+ * other refusal of a whole batch is every call's reply.
  */
 export declare function batcher(post: (body: string) => Promise<Reply>, max: number): Batcher;

@@ -1,1 +1,3 @@
+import { stream } from "./stream.js";
 export * from "./wrpc.js";
+export { stream };

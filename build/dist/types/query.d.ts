@@ -1,5 +1,5 @@
 import type { Calls, Client, Input, Output, WrpcError } from "./wrpc.js";
-/** The query key of a call: the library, the client's endpoint (the instance), the function and its data. */
+/** The query key of a call: the library, the instance (see instanceKey), the function and its data. */
 export type WrpcQueryKey<K extends string = string, D = unknown> = readonly ["wrpc", string, K, D];
 /**
  * What queryOptions returns: the query's key and function, typed from the
@@ -25,15 +25,27 @@ export interface WrpcMutationOptions<T, D, K extends string = string> {
     throwOnError?: boolean | ((error: WrpcError) => boolean);
 }
 /**
+ * Returns the start of the query and mutation keys of client's instance:
+ * ["wrpc", endpoint], where endpoint is client.endpoint without its
+ * fragment and without trailing slashes on its path, so that a client of
+ * "/rpc/tester/" and one of "/rpc/tester" share their cache entries (the
+ * query stays: "/rpc/?tenant=a" is "/rpc?tenant=a"). Invalidate all of an
+ * instance's queries with it:
+ *
+ *     queryClient.invalidateQueries({ queryKey: instanceKey(api) });
+ */
+export declare function instanceKey(client: Client<any>): readonly ["wrpc", string];
+/**
  * Returns the options of a TanStack query that calls client's function fn
  * with data: `{ queryKey, queryFn, ...extra }`.
  *
  *     const api = createClient<API>("/rpc/clients");
  *     const list = await queryClient.fetchQuery(queryOptions(api, "list", { page: 1 }));
  *
- * The key is ["wrpc", client.endpoint, fn, data], so two instances never
- * share an entry and each data has its own; invalidate all of an instance's
- * queries with the prefix ["wrpc", client.endpoint]. queryFn passes the
+ * The key is [...instanceKey(client), fn, data], so two instances never
+ * share an entry, each data has its own, and the endpoint's spelling
+ * (a trailing slash) does not matter; invalidate all of an instance's
+ * queries with the prefix instanceKey(client). queryFn passes the
  * query's signal to the call, so cancelling the query aborts the request
  * (a call with a signal is never batched; with the client's get option, a
  * query function goes by GET). The call's failure, a WrpcError, is the
@@ -45,7 +57,7 @@ export declare function queryOptions<A, K extends Calls<A>, E extends object>(cl
 /**
  * Returns the options of a TanStack mutation that calls client's function
  * fn with the mutation's variables as data: `{ mutationKey, mutationFn,
- * ...extra }`, the key being ["wrpc", client.endpoint, fn].
+ * ...extra }`, the key being [...instanceKey(client), fn].
  *
  *     const save = new MutationObserver(queryClient, mutationOptions(api, "save"));
  *     await save.mutate({ name: "Ada" });

@@ -1,3 +1,5 @@
+export { WrpcError, type FieldError } from "./error.js";
+export { setDefaultEndpoint } from "./http.js";
 /** A weeRPC dialect: 1.1 (key "weerpc", the default) or 1.0 (key "wrpc"). */
 export type Version = 1.1 | 1.0 | "1.1" | "1.0";
 /** Options of one call; a client's defaults have the same shape. */
@@ -12,7 +14,7 @@ export interface CallOptions {
      * Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+.
      */
     timeout?: number;
-    /** Extra request headers. */
+    /** Extra request headers; they are sent as given, over the client's own (Accept, Content-Type, Wrpc-Timeout-Ms). */
     headers?: Record<string, string>;
     /** fetch's credentials mode. Default "same-origin", so the session cookie goes along. */
     credentials?: RequestCredentials;
@@ -60,10 +62,16 @@ export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch">
      * After a dropped connection (a network error, or a stream cut before its
      * end event; never after an error event), and when connecting fails on the
      * way (no reply, 429, 502, 503, 504), connect again with Last-Event-ID set
-     * to the id of the last item received, waiting as retry says (its attempts
-     * count the tries in a row that brought no item). The server's function
-     * must go on after that id; items already yielded are not yielded again
-     * by the client. Default false: a dropped stream throws.
+     * to the id of the last item received, waiting as retry says. The
+     * reconnects of one stream share one backoff and one budget, whatever
+     * items they bring: retry.attempts and retry.maxElapsed count the tries
+     * since the stream last stayed up for 5 seconds (a connection that stays
+     * up that long starts them afresh when it drops), and the wait grows with
+     * each of them. So a server that cuts the stream after every item gets a
+     * few reconnects, further and further apart, and then the stream throws.
+     * The server's function must go on after that id; items already yielded
+     * are not yielded again by the client. Default false: a dropped stream
+     * throws.
      */
     resume?: boolean;
 }
@@ -75,33 +83,6 @@ export interface ClientOptions extends Omit<CallOptions, "endpoint" | "batch"> {
     };
     /** Read the instance's manifest once, to learn which functions are idempotent or queries (see get) and the server's batch limit; see Client.ready. */
     manifest?: boolean;
-}
-/** One invalid field of a call's data, as the server's validation reports it in a 400's data.errors. */
-export interface FieldError {
-    /** Where in the data, dotted: "items.2.qty". */
-    path: string;
-    /** The rule that failed: "min", "required", ... */
-    rule: string;
-    /** The rule's parameter, if it has one: "1". */
-    param?: string;
-    /** What is wrong, for a person. */
-    message: string;
-}
-/**
- * A failed call: the server said ok:false, answered something that is not a
- * weeRPC envelope (a JSON reply with a string message, like Echo's
- * {"message": "..."} errors, gives that message), or could not be reached.
- */
-export declare class WrpcError extends Error {
-    /** The HTTP status; 0 when there was no reply (network failure, abort, timeout). */
-    status: number;
-    /** The envelope's data, if any. */
-    data: unknown;
-    /** The function called ("" for a client's manifest). */
-    function: string;
-    /** The invalid fields of a 400 whose data is {errors: [...]}; empty otherwise. */
-    readonly errors: FieldError[];
-    constructor(message: string, status: number, data: unknown, fn: string);
 }
 /** An API description, as echorpc's TypeScript generator writes it: each function's input and output, and stream: true for a streaming function (whose output is the type of its items). */
 export type API = Record<string, {
@@ -153,8 +134,6 @@ export interface Client<A = any> {
 export declare function wrpc(fn: string, data?: unknown, version?: Version): string;
 /** The same as wrpc, under the name Flask-RPC's JS library used. */
 export declare const weerpc: typeof wrpc;
-/** Sets the endpoint that calls without one use; the script build sets it to the instance that served it. */
-export declare function setDefaultEndpoint(endpoint: string): void;
 /**
  * Calls fn with data. Resolves to the reply's data when ok is true; rejects
  * with a WrpcError when ok is false, when the reply is not an envelope, or
@@ -163,43 +142,17 @@ export declare function setDefaultEndpoint(endpoint: string): void;
  */
 export declare function call<T = any>(fn: string, data?: unknown, options?: CallOptions): Promise<T>;
 /**
- * Streams fn's items: calls the streaming function fn with data (a POST
- * with Accept: text/event-stream) and returns an async iterable of the
- * items, in order, as they come:
- *
- *     for await (const n of stream("countdown", 3)) console.log(n); // 3, 2, 1
- *
- * It ends at the server's end event. It throws a WrpcError when the stream
- * cannot start (the reply's status, as for a call: 400 with its errors, 401,
- * 404, 406 for a function that does not stream, 503...), at an error event
- * (its message, data, and the status the envelope carries: 504 for a
- * deadline, 503 for a server shutting down, 500 for a handler error), and,
- * without resume, when the stream is cut before its end (status 0). A
- * function that does not stream but answers anyway (a server that ignores
- * the Accept header) gives its result as the one item.
- *
- * It stops, and aborts the request so that the server's function ends, when
- * the loop is left (break, return, a throw) and when signal aborts (then it
- * throws a WrpcError with status 0, as a call does). timeout bounds the whole
- * stream, and the server gets what is left of it (Wrpc-Timeout-Ms) on each
- * connection (so a deadline ends with the server's 504 error event, or with
- * the client's own status-0 "timed out" if that fires first). Headers,
- * credentials, endpoint and version are as for a call; see StreamOptions for
- * resume. An event's data is read as one line, as echorpc writes it; data
- * that is not JSON counts as a broken connection. A stream needs
- * AbortSignal.any (Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+).
- */
-export declare function stream<T = any>(fn: string, data?: unknown, options?: StreamOptions): AsyncGenerator<T, void, undefined>;
-/**
  * Returns a client of the instance at endpoint.
  *
  * With batch, the calls made in the same tick go in one request of at most
  * batch.max calls (default 10; the manifest's maxBatch lowers it, and 0 there
- * turns batching off). A server that refuses the batch whole, because it has
- * batching off (400) or a lower limit (413), gets the calls again one by one,
- * and the client keeps to what it learnt. Calls with their own signal,
- * timeout, headers, credentials or endpoint, and calls with batch:false, go
- * alone. Batched calls are retried like single ones.
+ * turns batching off). A server that refuses the batch whole and says its
+ * limit in the reply's data ({"maxBatch": N}: 413 for a batch over its
+ * limit, 400 with 0 for an instance with batching off) gets the calls again,
+ * in batches of N or one by one, and the client keeps to that limit. Calls
+ * with their own signal, timeout, headers, credentials or endpoint, and
+ * calls with batch:false, go alone. Batched calls are retried like single
+ * ones.
  *
  * With manifest, the client GETs endpoint/manifest.json at once, with its
  * headers and credentials, to learn which functions are idempotent or
@@ -211,4 +164,3 @@ export declare function stream<T = any>(fn: string, data?: unknown, options?: St
  * the 400/413 fallback above), and every call is a POST.
  */
 export declare function createClient<A = any>(endpoint: string, defaults?: ClientOptions): Client<A>;
-export {};

@@ -1,0 +1,6 @@
+import type { batcher } from "./batch.js";
+import type { stream } from "./stream.js";
+export declare const addOns: {
+    batcher?: typeof batcher;
+    stream?: typeof stream;
+};

@@ -1,0 +1,12 @@
+// The parts of createClient's clients that live in modules of their own:
+// batching (batch.ts) and the stream method (stream.ts). The builds'
+// entries (global.ts, module.ts) set them, so both builds hold both.
+// createClient does not import them, so that the plain-call core (wrpc,
+// call, createClient: single calls, with retries, the manifest and GET for
+// queries) bundled alone carries neither; build/build_test.go holds that
+// core under 2 KiB gzipped. Without them (only in such a bundle), every
+// call goes alone and a client's stream method is missing.
+import type { batcher } from "./batch.js";
+import type { stream } from "./stream.js";
+
+export const addOns: { batcher?: typeof batcher; stream?: typeof stream } = {};
