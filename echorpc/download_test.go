@@ -169,3 +169,21 @@ func TestDownloadFromTheGoClient(t *testing.T) {
 		t.Errorf("echoed: %q %v", got, res.Header)
 	}
 }
+
+func TestDescriptionsServeFileFunctions(t *testing.T) {
+	srv, _ := filesServer(t, echorpc.Config{Manifest: true}, func(rpc *echorpc.RPC) {
+		rpc.Functions(echorpc.Funcs{"get": echorpc.Func(func(echo.Context, int) (echorpc.File, error) { return echorpc.File{}, nil })})
+	})
+	for _, name := range []string{"manifest.json", "client.d.ts", "openapi.json"} {
+		res, err := http.Get(srv.URL + "/rpc/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Errorf("%s: HTTP %d %s", name, res.StatusCode, b)
+		}
+		t.Logf("%s: %d bytes", name, len(b))
+	}
+}
