@@ -28,7 +28,8 @@ import (
 // once, never retried (its Bodies cannot be read twice); the client does
 // not close the Bodies.
 
-// fileTypes caches, by type, whether a call's data can hold a File.
+// fileTypes caches, by type, whether a call's data can hold a File (an
+// interface value may).
 var fileTypes sync.Map // reflect.Type -> bool
 
 // sendsFiles reports whether data's type can hold a File.
@@ -40,7 +41,7 @@ func sendsFiles(data any) bool {
 	if v, ok := fileTypes.Load(t); ok {
 		return v.(bool)
 	}
-	holds := holdsFiles(t)
+	holds := holdsFiles(t, true)
 	fileTypes.Store(t, holds)
 	return holds
 }

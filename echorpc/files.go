@@ -284,13 +284,15 @@ func fileFieldErrors(err error) ([]FieldError, bool) {
 
 var fileType = reflect.TypeFor[File]()
 
-// holdsFiles reports whether values of t can hold a File.
-func holdsFiles(t reflect.Type) bool {
-	return t != nil && walkFiles(t, map[reflect.Type]bool{})
+// holdsFiles reports whether values of t can hold a File; with anyOK, an
+// interface type counts as one that can (a client's data of type any may
+// hold a File; a function's input of type any never decodes into one).
+func holdsFiles(t reflect.Type, anyOK bool) bool {
+	return t != nil && walkFiles(t, anyOK, map[reflect.Type]bool{})
 }
 
-func walkFiles(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if t == fileType {
+func walkFiles(t reflect.Type, anyOK bool, seen map[reflect.Type]bool) bool {
+	if t == fileType || anyOK && t.Kind() == reflect.Interface {
 		return true
 	}
 	if seen[t] {
@@ -299,10 +301,10 @@ func walkFiles(t reflect.Type, seen map[reflect.Type]bool) bool {
 	seen[t] = true
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return walkFiles(t.Elem(), seen)
+		return walkFiles(t.Elem(), anyOK, seen)
 	case reflect.Struct:
 		for i := 0; i < t.NumField(); i++ {
-			if f := t.Field(i); f.IsExported() && f.Tag.Get("json") != "-" && walkFiles(f.Type, seen) {
+			if f := t.Field(i); f.IsExported() && f.Tag.Get("json") != "-" && walkFiles(f.Type, anyOK, seen) {
 				return true
 			}
 		}
@@ -346,7 +348,7 @@ func (rpc *RPC) takeFiles(fn *function, in, out reflect.Type, limits *FileLimits
 	if fn.download && !urlName(fn.name) {
 		panic(fmt.Sprintf("echorpc: function %q answers with a file, which is sent at the function's URL only, but its name cannot be a URL segment", fn.name))
 	}
-	if fn.files = holdsFiles(in); !fn.files {
+	if fn.files = holdsFiles(in, false); !fn.files {
 		return
 	}
 	fn.fileLimits = rpc.config.Files

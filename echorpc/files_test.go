@@ -228,6 +228,17 @@ func TestUploadFromTheGoClient(t *testing.T) {
 	if out.Name != "bob" || len(out.Files) != 2 || out.Files[0].Name != "passwd" || out.Files[0].Read != 10 || out.Files[1].Name != "b.txt" || out.Files[1].Read != 6 {
 		t.Errorf("got %+v", out)
 	}
+	// A File inside data of type any is sent as a file too, and data of
+	// type any without files as JSON.
+	out = Received{}
+	err = c.Call(context.Background(), "profile", map[string]any{"name": "cy", "avatar": echorpc.File{Name: "c.txt", Body: strings.NewReader("abc")}}, &out)
+	if err != nil || len(out.Files) != 1 || out.Files[0].Read != 3 {
+		t.Errorf("in a map: %+v %v", out, err)
+	}
+	out = Received{}
+	if err = c.Call(context.Background(), "profile", map[string]any{"name": "di"}, &out); err != nil || out.Name != "di" || len(out.Files) != 0 {
+		t.Errorf("no files in a map: %+v %v", out, err)
+	}
 	// A refusal reaches the client as an *Error.
 	err = c.Call(context.Background(), "avatar", Profile{Avatar: echorpc.File{Name: "x.png", Type: "image/png", Body: strings.NewReader("<html><script>")}}, nil)
 	var e *echorpc.Error

@@ -329,6 +329,9 @@ func (s *fileSet) take(p *partReader, part *multipart.Part, lim *FileLimits) (*f
 	}
 	if n < len(head) {
 		fp.mem, fp.size = head[:n], int64(n)
+		if n < len(head)/2 {
+			fp.mem = append([]byte(nil), head[:n]...) // not the whole buffer
+		}
 		return fp, nil
 	}
 	f, err := os.CreateTemp("", "wrpc-upload-*")
