@@ -287,3 +287,33 @@ func TestH2COffByDefault(t *testing.T) {
 		t.Fatalf("an HTTP/2 request on the plain port without -h2c was answered: %s", res.Proto)
 	}
 }
+
+// The flags that cannot make a transport are refused before anything
+// listens: a certificate without its key (or the other way round), -h2c
+// with TLS, and a certificate that does not load.
+func TestHTTP2Flags(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t)
+	for _, tr := range []transport{{certFile: certFile}, {keyFile: keyFile}, {certFile: certFile, keyFile: keyFile, h2c: true}} {
+		assert.Error(t, tr.check(), "%+v", tr)
+	}
+	bad := transport{certFile: keyFile, keyFile: certFile}
+	require.NoError(t, bad.check())
+	assert.ErrorContains(t, bad.configure(&http.Server{}), "-tls-cert/-tls-key")
+
+	srv := &http.Server{}
+	require.NoError(t, transport{certFile: certFile, keyFile: keyFile}.configure(srv))
+	require.NotNil(t, srv.TLSConfig)
+	assert.Len(t, srv.TLSConfig.Certificates, 1)
+	assert.Nil(t, srv.Protocols, "over TLS, net/http's default: h2 and http/1.1 by ALPN")
+
+	srv = &http.Server{}
+	require.NoError(t, transport{h2c: true}.configure(srv))
+	require.NotNil(t, srv.Protocols)
+	assert.True(t, srv.Protocols.HTTP1())
+	assert.True(t, srv.Protocols.UnencryptedHTTP2())
+
+	srv = &http.Server{}
+	require.NoError(t, transport{}.configure(srv))
+	assert.Nil(t, srv.Protocols)
+	assert.Nil(t, srv.TLSConfig)
+}
