@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,4 +318,63 @@ func TestHTTP2Flags(t *testing.T) {
 	require.NoError(t, transport{}.configure(srv))
 	assert.Nil(t, srv.Protocols)
 	assert.Nil(t, srv.TLSConfig)
+}
+
+// SIGTERM with a stream open over TLS HTTP/2 ends it as over HTTP/1.1: the
+// stream gets its 503 at once, and the process exits without waiting for
+// it (countdown 100 would run for 5 s; -shutdown-timeout is 20 s).
+func TestHTTP2ShutdownEndsStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	certFile, keyFile, cert := selfSigned(t)
+	bin := buildExample(t)
+	app := startExampleAt(t, bin, "https", "-tls-cert", certFile, "-tls-key", keyFile, "-shutdown-timeout", "20s")
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
+	defer client.CloseIdleConnections()
+	c := &echorpc.Client{Endpoint: app.url + "/rpc/tester", HTTPClient: client}
+
+	started := make(chan struct{})
+	type end struct {
+		items int
+		err   error
+	}
+	ended := make(chan end, 1)
+	go func() {
+		items := 0
+		for _, err := range c.Stream(context.Background(), "countdown", 100) {
+			if err != nil {
+				ended <- end{items, err}
+				return
+			}
+			if items++; items == 1 {
+				close(started)
+			}
+		}
+		ended <- end{items, nil}
+	}()
+	select {
+	case <-started:
+	case e := <-ended:
+		t.Fatalf("the stream ended before its first item: %v", e.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first item")
+	}
+	start := time.Now()
+	require.NoError(t, app.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case got := <-ended:
+		var e *echorpc.Error
+		require.True(t, errors.As(got.err, &e), "%v", got.err)
+		assert.Equal(t, 503, e.Status)
+		assert.Equal(t, "Server is shutting down.", e.Message)
+		assert.Less(t, got.items, 100)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end")
+	}
+	require.NoError(t, app.wait(10*time.Second), "exit status")
+	assert.Less(t, time.Since(start), 3*time.Second, "shutdown waited for the stream")
+	assert.NotContains(t, app.output(), "calls still running")
 }
