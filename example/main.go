@@ -5,6 +5,8 @@
 //	go run ./example                 # http://127.0.0.1:5000
 //	go run ./example -addr 127.0.0.1:8080 -db /tmp/clients.db
 //	go run ./example -addr :8080 -host app.example.com   # another name it is reached by
+//	go run ./example -tls-cert cert.pem -tls-key key.pem  # https://127.0.0.1:5000, HTTP/2
+//	go run ./example -h2c            # HTTP/2 without TLS too, for a proxy in front
 //	SESSION_SECRET=… go run ./example -redis redis://127.0.0.1:6379/0 \
 //	    -db postgres://user@127.0.0.1:5432/wrpc          # one of several instances
 //
@@ -52,9 +54,16 @@ func main() {
 	flag.Var(&extraHosts, "host", "another Host header to serve, such as a proxy's name (repeatable)")
 	shutdownTimeout := flag.Duration("shutdown-timeout", 10*time.Second, "how long calls in flight may run on after SIGTERM")
 	writeTypes := flag.String("write-types", "", "write the TypeScript of the typed instances into this folder, and exit")
+	var tr transport
+	flag.StringVar(&tr.certFile, "tls-cert", "", "serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate (needs -tls-key)")
+	flag.StringVar(&tr.keyFile, "tls-key", "", "the PEM private key of -tls-cert")
+	flag.BoolVar(&tr.h2c, "h2c", false, "also serve unencrypted HTTP/2 (prior knowledge) on the plain port, for a proxy that speaks it to its upstreams")
 	traceConsole := flag.Bool("trace-console", false, "print a span for every call to stdout (the same as OTEL_TRACES_EXPORTER=console)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "example: ", log.LstdFlags)
+	if err := tr.check(); err != nil {
+		logger.Fatal(err)
+	}
 
 	var keys [][]byte
 	for _, env := range []string{"SESSION_SECRET", "SESSION_SECRET_OLD"} {
@@ -117,17 +126,17 @@ func main() {
 		sessionsIn = "Redis at " + redact(*redisURL)
 	}
 	logger.Printf("clients in %s; sessions in %s", redact(*db), sessionsIn)
-	if err := serve(app, *addr, *shutdownTimeout, logger); err != nil {
+	if err := serve(app, *addr, tr, *shutdownTimeout, logger); err != nil {
 		logger.Print(err)
 		os.Exit(1)
 	}
 }
 
-// serve runs the app at addr until SIGTERM or SIGINT, then shuts down in
+// serve runs the app at addr, over tr, until SIGTERM or SIGINT, then shuts down in
 // order: stop accepting, let the calls in flight finish (for at most
 // timeout, after which their connections are closed), and only then close
 // the database and the session store, so no call loses its write.
-func serve(app *App, addr string, timeout time.Duration, logger *log.Logger) error {
+func serve(app *App, addr string, tr transport, timeout time.Duration, logger *log.Logger) error {
 	// Echo's own server has no timeouts; these keep slow clients from
 	// holding connections.
 	srv := &http.Server{
@@ -137,6 +146,10 @@ func serve(app *App, addr string, timeout time.Duration, logger *log.Logger) err
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	if err := tr.configure(srv); err != nil {
+		app.Close()
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ln, err := net.Listen("tcp", addr)
@@ -145,8 +158,8 @@ func serve(app *App, addr string, timeout time.Duration, logger *log.Logger) err
 		return err
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	logger.Printf("serving on http://%s (answering to %s)", app.Hosts.Local, strings.Join(app.Hosts.Served, ", "))
+	go func() { served <- tr.serve(srv, ln) }()
+	logger.Printf("serving on %s://%s (answering to %s; %s)", tr.scheme(), app.Hosts.Local, strings.Join(app.Hosts.Served, ", "), tr.describe())
 
 	select {
 	case err := <-served: // the server failed on its own
