@@ -31,6 +31,10 @@ type Config struct {
 	// instances that touch sessions or data accept the hosts it serves
 	// (see servedHosts) and Hosts.
 	Addr string
+	// TLS is set when the app is served over TLS (-tls-cert): the host
+	// rules then drop port 443, which browsers leave out of the Host
+	// header, and the page links to https.
+	TLS bool
 	// Hosts are more Host headers to accept (-host), such as the name a
 	// reverse proxy passes on.
 	Hosts []string
@@ -65,7 +69,7 @@ func NewApp(cfg Config) (_ *App, err error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:5000"
 	}
-	hosts, err := servedHosts(cfg.Addr, cfg.Hosts)
+	hosts, err := servedHosts(cfg.Addr, cfg.Hosts, cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +186,11 @@ func NewApp(cfg Config) (_ *App, err error) {
 
 	// The pages; each instance serves the browser client at its prefix
 	// (/rpc/tester/client.js and /rpc/tester/client.mjs).
-	if err := mountPages(e, hosts.Local); err != nil {
+	scheme := "http"
+	if cfg.TLS {
+		scheme = "https"
+	}
+	if err := mountPages(e, scheme+"://"+hosts.Local); err != nil {
 		closeSessions()
 		return nil, err
 	}

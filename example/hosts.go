@@ -25,7 +25,7 @@ type Hosts struct {
 // "0.0.0.0:8080") listens on loopback too, so it serves the loopback
 // names; the names it is reached by from elsewhere must be given in extra.
 // Port 80 is left off, as browsers leave it off the Host header.
-func servedHosts(addr string, extra []string) (Hosts, error) {
+func servedHosts(addr string, extra []string, tls bool) (Hosts, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return Hosts{}, fmt.Errorf("-addr %q: %w", addr, err)
@@ -34,7 +34,7 @@ func servedHosts(addr string, extra []string) (Hosts, error) {
 		return Hosts{}, fmt.Errorf("-addr %q: give a fixed port, the host rules need it", addr)
 	}
 	withPort := func(h string) string {
-		if port == "80" {
+		if port == "80" && !tls || port == "443" && tls { // the scheme's default: browsers send no port
 			if strings.Contains(h, ":") { // an IPv6 address
 				return "[" + h + "]"
 			}

@@ -15,6 +15,7 @@ func TestServedHosts(t *testing.T) {
 	tests := []struct {
 		whenAddr    string
 		whenExtra   []string
+		whenTLS     bool
 		expectLocal string
 		expectHosts []string
 	}{
@@ -24,21 +25,24 @@ func TestServedHosts(t *testing.T) {
 		{whenAddr: "[::1]:5000", expectLocal: "[::1]:5000", expectHosts: []string{"[::1]:5000", "127.0.0.1:5000", "localhost:5000"}},
 		{whenAddr: ":8080", whenExtra: []string{"app.example.com"}, expectLocal: "127.0.0.1:8080", expectHosts: []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080", "app.example.com"}},
 		{whenAddr: "0.0.0.0:80", expectLocal: "127.0.0.1", expectHosts: []string{"127.0.0.1", "localhost", "[::1]"}},
+		{whenAddr: "0.0.0.0:443", whenTLS: true, expectLocal: "127.0.0.1", expectHosts: []string{"127.0.0.1", "localhost", "[::1]"}},
+		{whenAddr: "127.0.0.1:443", expectLocal: "127.0.0.1:443", expectHosts: []string{"127.0.0.1:443", "localhost:443", "[::1]:443"}},
+		{whenAddr: "127.0.0.1:80", whenTLS: true, expectLocal: "127.0.0.1:80", expectHosts: []string{"127.0.0.1:80", "localhost:80", "[::1]:80"}},
 		{whenAddr: "192.0.2.7:5000", whenExtra: []string{"app.example.com:5000", "APP.example.com:5000"}, expectLocal: "192.0.2.7:5000", expectHosts: []string{"192.0.2.7:5000", "app.example.com:5000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.whenAddr, func(t *testing.T) {
-			h, err := servedHosts(tt.whenAddr, tt.whenExtra)
+			h, err := servedHosts(tt.whenAddr, tt.whenExtra, tt.whenTLS)
 			require.NoError(t, err)
 			assert.Equal(t, tt.expectLocal, h.Local)
 			assert.Equal(t, tt.expectHosts, h.Served)
 		})
 	}
 	for _, bad := range []string{"127.0.0.1", "127.0.0.1:0", "nonsense"} {
-		_, err := servedHosts(bad, nil)
+		_, err := servedHosts(bad, nil, false)
 		assert.Error(t, err, bad)
 	}
-	_, err := servedHosts("127.0.0.1:5000", []string{" "})
+	_, err := servedHosts("127.0.0.1:5000", []string{" "}, false)
 	assert.Error(t, err, "an empty -host")
 }
 

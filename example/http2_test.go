@@ -216,6 +216,9 @@ func TestHTTP2OverTLS(t *testing.T) {
 		nav, err := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType("navigation")[0].nextHopProtocol`))
 		require.NoError(t, err)
 		assert.Equal(t, "h2", nav, "the page came over HTTP/2")
+		link, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#guard-note a").href`))
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(link, "https://"), "the page links its -addr host over https: %s", link)
 		entries, err := chromedp.Run(ctx, chromedp.Evaluate[[]entry](
 			`performance.getEntriesByType("resource").map((e) => ({Name: e.name, InitiatorType: e.initiatorType, NextHopProtocol: e.nextHopProtocol}))`))
 		require.NoError(t, err)

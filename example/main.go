@@ -76,7 +76,7 @@ func main() {
 		*redisURL = ""
 		keys = [][]byte{[]byte("types only")}
 	}
-	cfg := Config{DB: *db, Redis: *redisURL, SessionKeys: keys, Addr: *addr, Hosts: extraHosts, Log: logger}
+	cfg := Config{DB: *db, Redis: *redisURL, SessionKeys: keys, Addr: *addr, Hosts: extraHosts, Log: logger, TLS: tr.certFile != ""}
 	if d := os.Getenv(createDelayEnv); d != "" && *writeTypes == "" {
 		delay, err := time.ParseDuration(d)
 		if err != nil {

@@ -19,7 +19,7 @@ var staticFiles embed.FS
 type page struct {
 	Title string
 	Path  string
-	// Local is the -addr host, the only one where the host-guarded
+	// Local is the URL of the -addr host, the only one where the host-guarded
 	// functions answer.
 	Local string
 }
