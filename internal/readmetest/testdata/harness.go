@@ -55,6 +55,21 @@ var (
 	myOrders = echorpc.Func(func(c echo.Context, _ struct{}) ([]int, error) { return nil, nil })
 )
 
+// Avatar is the files section's input type.
+type Avatar struct {
+	Name  string       `json:"name"`
+	Image echorpc.File `json:"image"`
+}
+
+// saveAvatar is the app's own store of avatars.
+func saveAvatar(ctx context.Context, name, typ string, r io.Reader) (string, error) {
+	n, err := io.Copy(io.Discard, r)
+	return fmt.Sprintf("%s: %d bytes of %s", name, n, typ), err
+}
+
+// invoicePath is where the app keeps an invoice.
+func invoicePath(id int) string { return fmt.Sprintf("invoices/%d.pdf", id) }
+
 // passwordOK is the app's own password check.
 func passwordOK(user, password string) bool { return user == "ada" && password == "lovelace" }
 
