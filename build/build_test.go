@@ -45,9 +45,9 @@ func TestBundleSize(t *testing.T) {
 // The plain-call core, an entry that imports only wrpc, call and
 // createClient, bundled alone with the same options as the builds, stays
 // under 2 KiB gzipped: single calls with retries, the manifest and GET for
-// queries. Batching and the stream reader are add-ons that the builds'
-// entries plug into createClient (see jsclient/addons.ts), so they are not
-// in it.
+// queries. Batching, the stream reader and files (multipart uploads,
+// downloads) are add-ons that the builds' entries plug into createClient
+// (see jsclient/addons.ts), so they are not in it.
 func TestCoreSize(t *testing.T) {
 	const budget = 2048
 	abs, err := filepath.Abs("..")
@@ -92,7 +92,8 @@ func gzipped(b []byte) int {
 	return gz.Len()
 }
 
-// GET for queries is in both the ES module and the script; the TanStack
+// GET for queries, batching, streams and files are in both the ES module
+// and the script; the TanStack
 // Query helpers are in neither, and import nothing at run time.
 func TestWhatEachBuildHolds(t *testing.T) {
 	read := func(name string) string {
@@ -109,6 +110,9 @@ func TestWhatEachBuildHolds(t *testing.T) {
 		}
 		if !strings.Contains(js, "maxBatch") || !strings.Contains(js, "Last-Event-ID") {
 			t.Errorf("%s lacks batching or streams", name)
+		}
+		if !strings.Contains(js, "$file") || !strings.Contains(js, "XMLHttpRequest") || !strings.Contains(js, "Content-Disposition") {
+			t.Errorf("%s lacks uploads or downloads", name)
 		}
 		if strings.Contains(js, "queryKey") {
 			t.Errorf("%s holds the TanStack Query helpers", name)

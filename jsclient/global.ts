@@ -5,14 +5,17 @@
 // (importScripts), with no default endpoint.
 import { addOns } from "./addons.js";
 import { batcher } from "./batch.js";
+import { download, save, upload } from "./files.js";
 import { stream } from "./stream.js";
 import { wrpc, call, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
 
-// clients made by createClient batch and stream
+// clients made by createClient batch, stream, upload and download
 addOns.batcher = batcher;
 addOns.stream = stream;
+addOns.upload = upload;
+addOns.download = download;
 
 const g: any = globalThis;
 const src: string | undefined = g.document?.currentScript?.src;
 if (src) setDefaultEndpoint(src.replace(/\/client\.js([?#].*)?$/, ""));
-g.wrpc = g.weerpc = Object.assign(wrpc, { wrpc, weerpc: wrpc, call, stream, createClient, setDefaultEndpoint, WrpcError });
+g.wrpc = g.weerpc = Object.assign(wrpc, { wrpc, weerpc: wrpc, call, stream, download, save, createClient, setDefaultEndpoint, WrpcError });

@@ -50,13 +50,17 @@ export const post = (url: string, body: string, options: CallOptions): Promise<R
 /** GETs url: a manifest, or a query's function URL. */
 export const get = (url: string, options: CallOptions): Promise<Reply> => send(url, "GET", undefined, options);
 
-// send makes one request with the options' headers, credentials, signal and
-// timeout (sent as the server's deadline too), and returns what came back.
-async function send(url: string, method: "GET" | "POST", body: string | undefined, options: CallOptions): Promise<Reply> {
+/**
+ * Makes one request with the options' headers, credentials, signal and
+ * timeout (sent as the server's deadline too), and returns what came back.
+ * A string body is JSON; a FormData one (a call with files) gets its
+ * multipart Content-Type from fetch.
+ */
+export async function send(url: string, method: "GET" | "POST", body: string | FormData | undefined, options: CallOptions): Promise<Reply> {
   if (!url) return { status: 0, failure: "has no endpoint (set options.endpoint)" };
   const { timeout } = options;
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (typeof body == "string") headers["Content-Type"] = "application/json";
   if (timeout) headers["Wrpc-Timeout-Ms"] = String(Math.ceil(timeout)); // at least 1 for any timeout > 0
   Object.assign(headers, options.headers); // the caller's win
   let response: Response;
@@ -75,15 +79,24 @@ async function send(url: string, method: "GET" | "POST", body: string | undefine
   if (response.headers.get("Content-Type")?.startsWith("text/event-stream")) return { status, events: response };
   // JSON that does not parse is undefined: settle reports it
   const json = await response.json().catch(() => undefined);
-  return { status, body: json, retryAfter: retryAfter(response) };
+  return { status, body: json, retryAfter: retryAfter(status, response.headers.get("Retry-After")) };
 }
 
-// retryAfter returns the wait that a 429 or a 503 asks for in its
-// Retry-After (seconds, or an HTTP date), in ms; undefined when there is
-// none, or when it cannot be read or is past (then the backoff decides).
-function retryAfter(response: Response): number | undefined {
-  const value = response.headers.get("Retry-After");
-  if (!value || (response.status != 429 && response.status != 503)) return undefined;
+/** The headers of a request: Accept, Content-Type when json, Wrpc-Timeout-Ms for a timeout, and then the options' own, which win. */
+export function requestHeaders(options: CallOptions, json: boolean): Record<string, string> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (json) headers["Content-Type"] = "application/json";
+  if (options.timeout) headers["Wrpc-Timeout-Ms"] = String(Math.ceil(options.timeout)); // at least 1 for any timeout > 0
+  return Object.assign(headers, options.headers);
+}
+
+/**
+ * Returns the wait that a 429 or a 503 asks for in its Retry-After value
+ * (seconds, or an HTTP date), in ms; undefined when there is none, or when
+ * it cannot be read or is past (then the backoff decides).
+ */
+export function retryAfter(status: number, value: string | null): number | undefined {
+  if (!value || (status != 429 && status != 503)) return undefined;
   const seconds = Number(value);
   const ms = seconds >= 0 ? seconds * 1000 : Date.parse(value) - Date.now();
   return ms >= 0 ? ms : undefined;

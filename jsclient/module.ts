@@ -2,15 +2,18 @@
 // Served by an instance, its default endpoint is that instance.
 import { addOns } from "./addons.js";
 import { batcher } from "./batch.js";
+import { download, save, upload } from "./files.js";
 import { stream } from "./stream.js";
 import { setDefaultEndpoint } from "./wrpc.js";
 
 export * from "./wrpc.js";
-export { stream };
+export { stream, download, save };
 
-// clients made by createClient batch and stream
+// clients made by createClient batch, stream, upload and download
 addOns.batcher = batcher;
 addOns.stream = stream;
+addOns.upload = upload;
+addOns.download = download;
 
 const here = new URL(import.meta.url);
 if ((here.protocol === "http:" || here.protocol === "https:") && here.pathname.endsWith("/client.mjs")) {

@@ -6,12 +6,14 @@
 // retries, batch.ts batches, error.ts settles replies.
 import { addOns } from "./addons.js";
 import type { Batcher } from "./batch.js";
+import type { Download, Progress } from "./files.js";
 import { urlUnder } from "./endpoint.js";
 import { settle, WrpcError } from "./error.js";
 import { endpointOf, get, post, retrying } from "./http.js";
 
 export { WrpcError, type FieldError } from "./error.js";
 export { setDefaultEndpoint } from "./http.js";
+export type { Download, Progress } from "./files.js";
 
 /** A weeRPC dialect: 1.1 (key "weerpc", the default) or 1.0 (key "wrpc"). */
 export type Version = 1.1 | 1.0 | "1.1" | "1.0";
@@ -55,6 +57,10 @@ export interface CallOptions {
   get?: boolean;
   /** The longest URL (in characters, as built from the endpoint) that get uses; a longer call is POSTed. Default 2000. */
   maxUrl?: number;
+  /** A call whose data holds a File or a Blob (sent as multipart/form-data): told of the bytes sent, where XMLHttpRequest is (browsers); not in Node. */
+  onUploadProgress?: (progress: Progress) => void;
+  /** A download (see Client.download): told of the bytes received. */
+  onDownloadProgress?: (progress: Progress) => void;
 }
 
 /**
@@ -126,6 +132,8 @@ export interface Client<A = any> {
   call<K extends Calls<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Output<A, K>>;
   /** Streams fn's items, as the function stream does, with the client's options as defaults. Only a streaming function can be streamed. */
   stream<K extends Streams<A>>(fn: K, data: Input<A, K>, options?: StreamOptions): AsyncGenerator<Output<A, K>, void, undefined>;
+  /** Calls fn, a function that answers with a file, as the function download does, with the client's options as defaults: the file as a Blob with its name. */
+  download<K extends Calls<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Download>;
 }
 
 /**
@@ -149,11 +157,14 @@ export const weerpc = wrpc;
  * Calls fn with data. Resolves to the reply's data when ok is true; rejects
  * with a WrpcError when ok is false, when the reply is not an envelope, or
  * when the server could not be reached. An idempotent call is retried when
- * it fails on the way; any other call is sent once.
+ * it fails on the way; any other call is sent once. Data that holds a File
+ * or a Blob is sent as multipart/form-data (see files.ts).
  */
 export async function call<T = any>(fn: string, data?: unknown, options: CallOptions = {}): Promise<T> {
+  const url = endpointOf(options);
   const body = wrpc(fn, data, options.version);
-  const reply = await retrying(() => post(endpointOf(options), body, options), options);
+  const upload = addOns.upload?.(url, fn, data, options);
+  const reply = await retrying(upload || (() => post(url, body, options)), options);
   return settle(fn, reply);
 }
 
@@ -179,7 +190,8 @@ const ownOptions = ["signal", "timeout", "headers", "credentials", "endpoint"] a
  * in batches of N or one by one, and the client keeps to that limit. Calls
  * with their own signal, timeout, headers, credentials or endpoint, and
  * calls with batch:false, go alone. Batched calls are retried like single
- * ones.
+ * ones. A call whose data holds a File or a Blob goes alone, as
+ * multipart/form-data.
  *
  * With manifest, the client GETs endpoint/manifest.json at once, with its
  * headers and credentials, to learn which functions are idempotent or
@@ -231,16 +243,20 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
       const o: CallOptions = { ...base, ...options };
       o.idempotent ??= functions[fn]?.idempotent;
       const body = wrpc(fn, data, o.version);
-      const alone = options.batch === false || options.get || ownOptions.some((name) => options[name]);
-      if (batches && batches.max > 1 && !alone) return settle(fn, await retrying(() => batches.add(body), o));
       const url = o.endpoint || endpoint;
+      const upload = addOns.upload?.(url, fn, data, o);
+      const alone = upload || options.batch === false || options.get || ownOptions.some((name) => options[name]);
+      if (batches && batches.max > 1 && !alone) return settle(fn, await retrying(() => batches.add(body), o));
       const getURL = queryURL(url, fn, data, o);
-      const reply = await retrying(() => (getURL ? get(getURL, o) : post(url, body, o)), o);
+      const reply = await retrying(upload || (() => (getURL ? get(getURL, o) : post(url, body, o))), o);
       return settle(fn, reply);
     },
     stream(fn: string, data: unknown, options?: StreamOptions): AsyncGenerator<any, void, undefined> {
       // an add-on, which both builds hold (see addons.ts)
       return addOns.stream!(fn, data, { ...base, ...options });
+    },
+    download(fn: string, data: unknown, options?: CallOptions): Promise<Download> {
+      return addOns.download!(fn, data, { ...base, ...options });
     },
   };
 }

@@ -4,9 +4,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -111,6 +114,8 @@ func main() {
 	queryRPC.Functions(echorpc.Funcs{"add_numbers": funcs["add_numbers"]}, echorpc.Query(time.Minute))
 	queryRPC.Functions(echorpc.Funcs{"method": method, "dotted.method": method, "sleep": funcs["sleep"]}, echorpc.Query(0))
 	queryRPC.Functions(echorpc.Funcs{"post_method": method})
+
+	files(e, flaky)
 
 	e.GET("/stream-state", func(c echo.Context) error {
 		streamMu.Lock()
@@ -239,4 +244,91 @@ func streams() echorpc.Funcs {
 			panic(http.ErrAbortHandler)
 		}),
 	}
+}
+
+// fileSum is what the upload functions of /rpc/files answer for each file.
+type fileSum struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Length int64  `json:"length"`
+	SHA256 string `json:"sha256"`
+}
+
+// sum reads f and returns its name, type, length and sha256.
+func sum(f echorpc.File) (fileSum, error) {
+	r, err := f.Open()
+	if err != nil {
+		return fileSum{}, err
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	return fileSum{Name: f.Name, Type: f.Type, Length: n, SHA256: hex.EncodeToString(h.Sum(nil))}, err
+}
+
+// files adds /rpc/files, with the manifest: upload answers the note and
+// the sums of its file and its more files (upload_again is the same,
+// idempotent); avatar takes images only; report answers a file named name
+// holding text (a failure for an empty text), and big_report one of n
+// bytes; slow_upload takes a file and answers after ms; note is a plain
+// function that answers its string. /rpc/flakyfiles has upload and upload_again behind flaky: the
+// first two tries of each X-Call-Id get a 503.
+func files(e *echo.Echo, flaky echo.MiddlewareFunc) {
+	type upload struct {
+		Note string         `json:"note"`
+		File echorpc.File   `json:"file"`
+		More []echorpc.File `json:"more"`
+	}
+	type sums struct {
+		Note  string    `json:"note"`
+		Files []fileSum `json:"files"`
+	}
+	uploadFn := echorpc.Func(func(c echo.Context, in upload) (sums, error) {
+		out := sums{Note: in.Note}
+		for _, f := range append([]echorpc.File{in.File}, in.More...) {
+			s, err := sum(f)
+			if err != nil {
+				return out, err
+			}
+			out.Files = append(out.Files, s)
+		}
+		return out, nil
+	})
+	rpc := echorpc.New(e.Group("/rpc/files"), echorpc.Config{Manifest: true, MaxBatch: 5})
+	rpc.Functions(echorpc.Funcs{
+		"upload": uploadFn,
+		"report": echorpc.Func(func(c echo.Context, in struct {
+			Name string `json:"name"`
+			Text string `json:"text"`
+		}) (echorpc.File, error) {
+			if in.Text == "" {
+				return echorpc.File{}, echorpc.Failf("Nothing to report.")
+			}
+			return echorpc.File{Name: in.Name, Type: "text/plain", Size: int64(len(in.Text)), Body: strings.NewReader(in.Text)}, nil
+		}),
+		"note": echorpc.Func(func(c echo.Context, in string) (string, error) { return in, nil }),
+		"slow_upload": echorpc.Func(func(c echo.Context, in struct {
+			File echorpc.File `json:"file"`
+			Ms   int          `json:"ms"`
+		}) (int, error) {
+			select {
+			case <-time.After(time.Duration(in.Ms) * time.Millisecond):
+				return in.Ms, nil
+			case <-c.Request().Context().Done():
+				return 0, c.Request().Context().Err()
+			}
+		}),
+		"big_report": echorpc.Func(func(c echo.Context, n int) (echorpc.File, error) {
+			return echorpc.File{Name: "big.bin", Type: "application/octet-stream", Size: int64(n), Body: strings.NewReader(strings.Repeat("x", n))}, nil
+		}),
+	})
+	rpc.Functions(echorpc.Funcs{"upload_again": uploadFn}, echorpc.Idempotent())
+	flakyRPC := echorpc.New(e.Group("/rpc/flakyfiles", flaky), echorpc.Config{})
+	flakyRPC.Functions(echorpc.Funcs{"upload": uploadFn})
+	flakyRPC.Functions(echorpc.Funcs{"upload_again": uploadFn}, echorpc.Idempotent())
+	rpc.Functions(echorpc.Funcs{"avatar": echorpc.Func(func(c echo.Context, in struct {
+		Image echorpc.File `json:"image"`
+	}) (fileSum, error) {
+		return sum(in.Image)
+	})}, echorpc.WithFiles(echorpc.FileLimits{Accept: []string{"image/*"}}))
 }

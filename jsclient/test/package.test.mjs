@@ -20,11 +20,22 @@ const packed = () => {
   return JSON.parse(r.stdout)[0].files.map((f) => f.path);
 };
 
-const consumer = `import { createClient, call, wrpc, WrpcError } from "@echo-rpc/wrpc";
-import type { Client, ClientOptions, FieldError } from "@echo-rpc/wrpc";
+const consumer = `import { createClient, call, download, save, wrpc, WrpcError } from "@echo-rpc/wrpc";
+import type { Client, ClientOptions, Download, FieldError, Progress } from "@echo-rpc/wrpc";
 
 interface API {
   add_numbers: { input: number[]; output: number };
+  set_avatar: { input: { name: string; image: File | Blob }; output: string };
+  report: { input: { id: number }; output: Blob };
+}
+
+export async function files(image: File): Promise<string> {
+  const seen: Progress[] = [];
+  const id: string = await api.call("set_avatar", { name: "ann", image }, { onUploadProgress: (p) => seen.push(p) });
+  const file: Download = await api.download("report", { id: 7 }, { onDownloadProgress: (p) => seen.push(p) });
+  save(file);
+  save(await download("report", { id: 8 }), "other.txt");
+  return id + file.name + seen.length;
 }
 const options: ClientOptions = { batch: true, manifest: true, retry: { attempts: 2 } };
 const api: Client<API> = createClient<API>("/rpc/tester", options);

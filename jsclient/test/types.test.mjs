@@ -68,6 +68,7 @@ test("the npm package holds only what a user needs", () => {
     "build/dist/query.mjs",
     "build/dist/query.mjs.map",
     "build/dist/types/error.d.ts",
+    "build/dist/types/files.d.ts",
     "build/dist/types/http.d.ts",
     "build/dist/types/module.d.ts",
     "build/dist/types/query.d.ts",

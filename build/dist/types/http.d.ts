@@ -30,6 +30,21 @@ export declare const endpointOf: (options: CallOptions) => string;
 export declare const post: (url: string, body: string, options: CallOptions) => Promise<Reply>;
 /** GETs url: a manifest, or a query's function URL. */
 export declare const get: (url: string, options: CallOptions) => Promise<Reply>;
+/**
+ * Makes one request with the options' headers, credentials, signal and
+ * timeout (sent as the server's deadline too), and returns what came back.
+ * A string body is JSON; a FormData one (a call with files) gets its
+ * multipart Content-Type from fetch.
+ */
+export declare function send(url: string, method: "GET" | "POST", body: string | FormData | undefined, options: CallOptions): Promise<Reply>;
+/** The headers of a request: Accept, Content-Type when json, Wrpc-Timeout-Ms for a timeout, and then the options' own, which win. */
+export declare function requestHeaders(options: CallOptions, json: boolean): Record<string, string>;
+/**
+ * Returns the wait that a 429 or a 503 asks for in its Retry-After value
+ * (seconds, or an HTTP date), in ms; undefined when there is none, or when
+ * it cannot be read or is past (then the backoff decides).
+ */
+export declare function retryAfter(status: number, value: string | null): number | undefined;
 /** Says why a fetch, or the read of its body, failed: "timed out after 50 ms", "aborted", "network error: ...". */
 export declare function failureReason(err: unknown, timeout: number | undefined): string;
 /**

@@ -1,3 +1,4 @@
+import { download, save } from "./files.js";
 import { stream } from "./stream.js";
 export * from "./wrpc.js";
-export { stream };
+export { stream, download, save };

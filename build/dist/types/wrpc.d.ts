@@ -1,5 +1,7 @@
+import type { Download, Progress } from "./files.js";
 export { WrpcError, type FieldError } from "./error.js";
 export { setDefaultEndpoint } from "./http.js";
+export type { Download, Progress } from "./files.js";
 /** A weeRPC dialect: 1.1 (key "weerpc", the default) or 1.0 (key "wrpc"). */
 export type Version = 1.1 | 1.0 | "1.1" | "1.0";
 /** Options of one call; a client's defaults have the same shape. */
@@ -41,6 +43,10 @@ export interface CallOptions {
     get?: boolean;
     /** The longest URL (in characters, as built from the endpoint) that get uses; a longer call is POSTed. Default 2000. */
     maxUrl?: number;
+    /** A call whose data holds a File or a Blob (sent as multipart/form-data): told of the bytes sent, where XMLHttpRequest is (browsers); not in Node. */
+    onUploadProgress?: (progress: Progress) => void;
+    /** A download (see Client.download): told of the bytes received. */
+    onDownloadProgress?: (progress: Progress) => void;
 }
 /**
  * Bounds on retries: exponential backoff with full jitter, or the server's
@@ -125,6 +131,8 @@ export interface Client<A = any> {
     call<K extends Calls<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Output<A, K>>;
     /** Streams fn's items, as the function stream does, with the client's options as defaults. Only a streaming function can be streamed. */
     stream<K extends Streams<A>>(fn: K, data: Input<A, K>, options?: StreamOptions): AsyncGenerator<Output<A, K>, void, undefined>;
+    /** Calls fn, a function that answers with a file, as the function download does, with the client's options as defaults: the file as a Blob with its name. */
+    download<K extends Calls<A>>(fn: K, data: Input<A, K>, options?: CallOptions): Promise<Download>;
 }
 /**
  * Returns the weeRPC request body for a call of fn with data, as a string:
@@ -138,7 +146,8 @@ export declare const weerpc: typeof wrpc;
  * Calls fn with data. Resolves to the reply's data when ok is true; rejects
  * with a WrpcError when ok is false, when the reply is not an envelope, or
  * when the server could not be reached. An idempotent call is retried when
- * it fails on the way; any other call is sent once.
+ * it fails on the way; any other call is sent once. Data that holds a File
+ * or a Blob is sent as multipart/form-data (see files.ts).
  */
 export declare function call<T = any>(fn: string, data?: unknown, options?: CallOptions): Promise<T>;
 /**
@@ -152,7 +161,8 @@ export declare function call<T = any>(fn: string, data?: unknown, options?: Call
  * in batches of N or one by one, and the client keeps to that limit. Calls
  * with their own signal, timeout, headers, credentials or endpoint, and
  * calls with batch:false, go alone. Batched calls are retried like single
- * ones.
+ * ones. A call whose data holds a File or a Blob goes alone, as
+ * multipart/form-data.
  *
  * With manifest, the client GETs endpoint/manifest.json at once, with its
  * headers and credentials, to learn which functions are idempotent or
