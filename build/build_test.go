@@ -93,8 +93,8 @@ func gzipped(b []byte) int {
 }
 
 // GET for queries, batching, streams and files are in both the ES module
-// and the script; the TanStack
-// Query helpers are in neither, and import nothing at run time.
+// and the script; the TanStack Query helpers are in neither, and import
+// nothing at run time.
 func TestWhatEachBuildHolds(t *testing.T) {
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join("..", outDir, name))
