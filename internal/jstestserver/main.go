@@ -25,6 +25,21 @@ import (
 )
 
 func main() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: newServer(), ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.Serve(ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// newServer returns the server with every instance and test route.
+func newServer() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(session.Middleware(sessions.NewCookieStore([]byte("jstestserver-session-key-0123456789"))))
@@ -125,17 +140,7 @@ func main() {
 	e.POST("/html", func(c echo.Context) error { return c.HTML(http.StatusBadGateway, "<h1>Bad gateway</h1>") })
 	e.POST("/plain-json", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]int{"x": 1}) })
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Printf("http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
-	if err := srv.Serve(ln); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	return e
 }
 
 // The streaming functions' shared state, read by GET /stream-state: how
