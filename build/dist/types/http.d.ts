@@ -37,7 +37,12 @@ export declare const get: (url: string, options: CallOptions) => Promise<Reply>;
  * multipart Content-Type from fetch.
  */
 export declare function send(url: string, method: "GET" | "POST", body: string | FormData | undefined, options: CallOptions): Promise<Reply>;
-/** The headers of a request: Accept, Content-Type when json, Wrpc-Timeout-Ms for a timeout, and then the options' own, which win. */
+/**
+ * The headers of a request: Accept, Content-Type when json, Wrpc-Timeout-Ms
+ * for a timeout, and then the options' own, which win. These are the
+ * headers send builds; send builds them inline, which keeps the plain-call
+ * core (which has no use for this function) under its size budget.
+ */
 export declare function requestHeaders(options: CallOptions, json: boolean): Record<string, string>;
 /**
  * Returns the wait that a 429 or a 503 asks for in its Retry-After value
