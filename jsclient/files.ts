@@ -36,15 +36,17 @@ export function upload(url: string, fn: string, data: unknown, options: CallOpti
     if (x?.constructor !== Object) return x; // a Date, a number: as JSON.stringify writes it
     return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, swap(v)]));
   };
-  const envelope = wrpc(fn, swap(data), options.version);
+  const swapped = swap(data);
   if (!files.length) return undefined;
+  const envelope = wrpc(fn, swapped, options.version);
   const form = () => {
     const fd = new FormData();
     fd.append("envelope", envelope);
     files.forEach((f, i) => fd.append("f" + i, f, (f as File).name || "blob"));
     return fd;
   };
-  return () => (typeof XMLHttpRequest == "undefined" ? send(url, "POST", form(), options) : sendXHR(url, form(), options));
+  // send says when there is no endpoint
+  return () => (!url || typeof XMLHttpRequest == "undefined" ? send(url, "POST", form(), options) : sendXHR(url, form(), options));
 }
 
 // sendXHR posts body with XMLHttpRequest, which reports upload progress
@@ -54,7 +56,12 @@ function sendXHR(url: string, body: FormData, options: CallOptions): Promise<Rep
   const { timeout, signal } = options;
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
-    const failed = (why: string) => () => resolve({ status: 0, failure: why });
+    const abort = () => xhr.abort();
+    const finish = (reply: Reply) => {
+      signal?.removeEventListener("abort", abort);
+      resolve(reply);
+    };
+    const failed = (why: string) => () => finish({ status: 0, failure: why });
     if (signal?.aborted) return failed("aborted")();
     xhr.open("POST", url);
     for (const [name, value] of Object.entries(requestHeaders(options, false))) xhr.setRequestHeader(name, value);
@@ -62,18 +69,16 @@ function sendXHR(url: string, body: FormData, options: CallOptions): Promise<Rep
     xhr.timeout = timeout || 0;
     xhr.upload.onprogress = (e) => options.onUploadProgress?.({ loaded: e.loaded, total: e.lengthComputable ? e.total : 0 });
     xhr.onload = () => {
-      signal?.removeEventListener("abort", abort);
       let json: unknown;
       try {
         json = JSON.parse(xhr.responseText);
       } catch {} // settle reports a reply that is not JSON
-      resolve({ status: xhr.status, body: json, retryAfter: retryAfter(xhr.status, xhr.getResponseHeader("Retry-After")) });
+      finish({ status: xhr.status, body: json, retryAfter: retryAfter(xhr.status, xhr.getResponseHeader("Retry-After")) });
     };
     xhr.onerror = failed("network error: the upload failed");
     xhr.ontimeout = failed(`timed out after ${timeout} ms`);
     xhr.onabort = failed("aborted");
-    const abort = () => xhr.abort();
-    signal?.addEventListener("abort", abort, { once: true });
+    signal?.addEventListener("abort", abort);
     xhr.send(body);
   });
 }
@@ -87,9 +92,11 @@ function sendXHR(url: string, body: FormData, options: CallOptions): Promise<Rep
  */
 export async function download(fn: string, data?: unknown, options: CallOptions = {}): Promise<Download> {
   const { timeout, onDownloadProgress } = options;
-  const url = urlUnder(endpointOf(options), fn);
+  const endpoint = endpointOf(options);
+  const url = urlUnder(endpoint, fn);
   let file: Download | undefined;
   const fetchFile = async (): Promise<Reply> => {
+    if (!endpoint) return { status: 0, failure: "has no endpoint (set options.endpoint)" };
     try {
       const response = await fetch(url, {
         method: "POST",

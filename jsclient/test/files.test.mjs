@@ -88,6 +88,9 @@ function uploads(xhr) {
     assert.equal(await (await fetch(`${base}/flaky-count?id=${once}`)).text(), "1");
   });
 
+  test("without an endpoint, a file call fails as any call", () =>
+    rejects(call("upload", { file: new Blob(["x"]) }), { status: 0, message: "Call to upload has no endpoint (set options.endpoint)." }));
+
   test("the signal aborts an upload on its way", async () => {
     const abort = new AbortController();
     const big = new Blob([new Uint8Array(24 << 20)]);
@@ -153,6 +156,7 @@ describe("downloads", () => {
     await rejects(client.download("report", "x"), { status: 400 });
     await rejects(client.download("note", "x"), { message: "note answered no file: call it with call.", data: "x" });
     await rejects(download("report", {}, { endpoint: "http://127.0.0.1:9/rpc" }), { status: 0, message: /network error/ });
+    await rejects(download("report", {}), { status: 0, message: "Call to report has no endpoint (set options.endpoint)." });
   });
 
   test("the route refuses a download function, naming its URL", async () => {
