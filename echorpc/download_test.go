@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/pb33f/libopenapi"
 	"io"
 	"net/http"
 	"net/url"
@@ -174,6 +175,7 @@ func TestDescriptionsServeFileFunctions(t *testing.T) {
 	srv, _ := filesServer(t, echorpc.Config{Manifest: true}, func(rpc *echorpc.RPC) {
 		rpc.Functions(echorpc.Funcs{"get": echorpc.Func(func(echo.Context, int) (echorpc.File, error) { return echorpc.File{}, nil })})
 	})
+	docs := map[string]string{}
 	for _, name := range []string{"manifest.json", "client.d.ts", "openapi.json"} {
 		res, err := http.Get(srv.URL + "/rpc/" + name)
 		if err != nil {
@@ -184,6 +186,29 @@ func TestDescriptionsServeFileFunctions(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("%s: HTTP %d %s", name, res.StatusCode, b)
 		}
-		t.Logf("%s: %d bytes", name, len(b))
+		docs[name] = string(b)
+	}
+	// A file is a binary string, File | Blob in TypeScript (never an
+	// interface of its own that would hide the browser's File); the
+	// manifest says which functions take files and which answer one.
+	for _, want := range []string{`"files":true`, `"download":true`, `"format":"binary"`} {
+		if !strings.Contains(docs["manifest.json"], want) {
+			t.Errorf("manifest.json lacks %s:\n%s", want, docs["manifest.json"])
+		}
+	}
+	if !strings.Contains(docs["client.d.ts"], "File | Blob") || strings.Contains(docs["client.d.ts"], "interface File {") {
+		t.Errorf("client.d.ts:\n%s", docs["client.d.ts"])
+	}
+	for _, want := range []string{`"multipart/form-data"`, `"application/octet-stream"`, `"encoding"`} {
+		if !strings.Contains(docs["openapi.json"], want) {
+			t.Errorf("openapi.json lacks %s", want)
+		}
+	}
+	doc, err := libopenapi.NewDocument([]byte(docs["openapi.json"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doc.BuildV3Model(); err != nil {
+		t.Errorf("openapi.json does not build: %v", err)
 	}
 }
