@@ -122,30 +122,38 @@ func TestDownload100MBRangeAndNotModified(t *testing.T) {
 	}
 }
 
+// checkDownload downloads a file from the Go client, within its limit and
+// over it.
+func checkDownload(t *testing.T, c *echorpc.Client, seek bool) {
+	t.Helper()
+	ctx := context.Background()
+	f, err := c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 4<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n, err := sha(f.Body)
+	f.Body.(io.Closer).Close() //nolint:errcheck
+	if err != nil || n != 3<<20 || f.Name != "report été.bin" || f.Type != "application/pdf" || f.Size != 3<<20 || !f.ModTime.Equal(modTime) {
+		t.Errorf("seek %v: %d bytes, %v, %+v", seek, n, err, f)
+	}
+	// Over the caller's limit: at once when the length is known, else on Read.
+	f, err = c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 1<<20)
+	var e *echorpc.Error
+	if err == nil {
+		_, _, err = sha(f.Body)
+		f.Body.(io.Closer).Close() //nolint:errcheck
+	}
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "limit of 1048576 bytes") {
+		t.Errorf("seek %v over the limit: %v", seek, err)
+	}
+}
+
 func TestDownloadFromTheGoClient(t *testing.T) {
 	srv := downloadServer(t)
 	c := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
 	ctx := context.Background()
 	for _, seek := range []bool{true, false} {
-		f, err := c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 4<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, n, err := sha(f.Body)
-		f.Body.(io.Closer).Close() //nolint:errcheck
-		if err != nil || n != 3<<20 || f.Name != "report été.bin" || f.Type != "application/pdf" || f.Size != 3<<20 || !f.ModTime.Equal(modTime) {
-			t.Errorf("seek %v: %d bytes, %v, %+v", seek, n, err, f)
-		}
-		// Over the caller's limit: at once when the length is known, else on Read.
-		f, err = c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 1<<20)
-		var e *echorpc.Error
-		if err == nil {
-			_, _, err = sha(f.Body)
-			f.Body.(io.Closer).Close() //nolint:errcheck
-		}
-		if !errors.As(err, &e) || !strings.Contains(e.Message, "limit of 1048576 bytes") {
-			t.Errorf("seek %v over the limit: %v", seek, err)
-		}
+		checkDownload(t, c, seek)
 	}
 	// A failure is an envelope, and an *Error on the client.
 	_, err := c.Download(ctx, "get_file", Wanted{Size: -1}, 0)
