@@ -106,47 +106,30 @@ func (c *Client) readStream(ctx context.Context, res *http.Response, d clientDia
 	events := bufio.NewScanner(res.Body)
 	limit := int(min(c.maxReplyBytes(), 1<<30))
 	events.Buffer(make([]byte, 0, 4096), limit)
-	var event, id string
-	var payload []byte
+	var ev sseEvent
 	for events.Scan() {
 		line := events.Bytes()
+		if len(line) > 0 {
+			ev.field(line)
+			continue
+		}
+		if ev.payload == nil { // an event ends, with no data: none of ours
+			ev = sseEvent{}
+			continue
+		}
+		item, done, err := d.streamEvent(function, ev.event, ev.payload)
+		if ev.id != "" {
+			*lastID = ev.id
+		}
+		ev = sseEvent{}
 		switch {
-		case len(line) == 0: // an event ends
-			if payload == nil {
-				event = ""
-				continue
-			}
-			item, done, err := d.streamEvent(function, event, payload)
-			event, payload = "", nil
-			if id != "" {
-				*lastID = id
-			}
-			switch {
-			case done && err == nil:
-				return true, nil
-			case item == nil && err == nil:
-				continue // an event of another kind
-			}
-			if !yield(item, err) || done {
-				return true, nil
-			}
-		case line[0] == ':': // a comment: keep-alive
-		default:
-			field, value, _ := bytes.Cut(line, []byte(":"))
-			value = bytes.TrimPrefix(value, []byte(" "))
-			switch string(field) {
-			case "event":
-				event = string(value)
-			case "id":
-				id = string(value)
-			case "data":
-				if payload != nil {
-					payload = append(payload, '\n')
-				} else {
-					payload = []byte{}
-				}
-				payload = append(payload, value...)
-			}
+		case done && err == nil:
+			return true, nil
+		case item == nil && err == nil:
+			continue // an event of another kind
+		}
+		if !yield(item, err) || done {
+			return true, nil
 		}
 	}
 	err = events.Err()
@@ -161,6 +144,34 @@ func (c *Client) readStream(ctx context.Context, res *http.Response, d clientDia
 		err = fmt.Errorf("wrpc: streaming %q: %w", function, err)
 	}
 	return false, err
+}
+
+// sseEvent is a server-sent event being read: its fields so far.
+type sseEvent struct {
+	event, id string
+	payload   []byte // nil until a data line comes
+}
+
+// field takes one line of an event: a comment (a keep-alive) or a field.
+func (ev *sseEvent) field(line []byte) {
+	if line[0] == ':' {
+		return
+	}
+	name, value, _ := bytes.Cut(line, []byte(":"))
+	value = bytes.TrimPrefix(value, []byte(" "))
+	switch string(name) {
+	case "event":
+		ev.event = string(value)
+	case "id":
+		ev.id = string(value)
+	case "data":
+		if ev.payload != nil {
+			ev.payload = append(ev.payload, '\n')
+		} else {
+			ev.payload = []byte{}
+		}
+		ev.payload = append(ev.payload, value...)
+	}
 }
 
 // openStream sends the call and returns the open event stream, or the

@@ -25,13 +25,7 @@ func (x *exchange) sendFile(it *item) (bool, error) {
 	if it.fn == nil || !it.fn.download || it.refused != nil || !it.res.OK || it.res.Status != http.StatusOK {
 		return false, nil
 	}
-	var f *File
-	switch d := it.res.Data.(type) {
-	case File:
-		f = &d
-	case *File:
-		f = d
-	}
+	f := fileAnswer(it.res.Data)
 	var body io.ReadCloser
 	var err error = errNoFileAnswer
 	if f != nil {
@@ -46,31 +40,7 @@ func (x *exchange) sendFile(it *item) (bool, error) {
 	defer body.Close()
 	w, r := x.c.Response(), x.c.Request()
 	h := w.Header()
-	typ := f.Type
-	if typ == "" {
-		typ = "application/octet-stream"
-	}
-	h[echo.HeaderContentType] = []string{typ}
-	h[echo.HeaderXContentTypeOptions] = headerNoSniff
-	disposition := "attachment"
-	if name := cleanName(f.Name); name != "" {
-		if d := mime.FormatMediaType("attachment", map[string]string{"filename": name}); d != "" {
-			disposition = d
-		}
-	}
-	h[echo.HeaderContentDisposition] = []string{disposition}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		cacheControl, vary := it.fn.caching(&x.rpc.rules, r)
-		h[echo.HeaderCacheControl] = []string{cacheControl}
-		if vary != "" {
-			h[echo.HeaderVary] = []string{vary}
-		}
-	} else {
-		h[echo.HeaderCacheControl] = headerNoStore
-	}
-	if !f.ModTime.IsZero() && f.Size > 0 {
-		h["Etag"] = []string{`"` + strconv.FormatInt(f.ModTime.UnixNano(), 16) + "-" + strconv.FormatInt(f.Size, 16) + `"`}
-	}
+	x.fileHeaders(h, it.fn, f, r)
 	if rs, ok := body.(io.ReadSeeker); ok {
 		http.ServeContent(w, r, "", f.ModTime, rs)
 		return true, nil
@@ -87,6 +57,48 @@ func (x *exchange) sendFile(it *item) (bool, error) {
 	}
 	_, err = io.Copy(w, body)
 	return true, err
+}
+
+// fileAnswer is the file a function answered, or nil.
+func fileAnswer(data any) *File {
+	switch d := data.(type) {
+	case File:
+		return &d
+	case *File:
+		return d
+	}
+	return nil
+}
+
+// fileHeaders sets a file answer's headers: its type, nosniff, its
+// disposition with its name, its caching, and its ETag when it has a
+// modification time and a size.
+func (x *exchange) fileHeaders(h http.Header, fn *function, f *File, r *http.Request) {
+	typ := f.Type
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	h[echo.HeaderContentType] = []string{typ}
+	h[echo.HeaderXContentTypeOptions] = headerNoSniff
+	disposition := "attachment"
+	if name := cleanName(f.Name); name != "" {
+		if d := mime.FormatMediaType("attachment", map[string]string{"filename": name}); d != "" {
+			disposition = d
+		}
+	}
+	h[echo.HeaderContentDisposition] = []string{disposition}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		cacheControl, vary := fn.caching(&x.rpc.rules, r)
+		h[echo.HeaderCacheControl] = []string{cacheControl}
+		if vary != "" {
+			h[echo.HeaderVary] = []string{vary}
+		}
+	} else {
+		h[echo.HeaderCacheControl] = headerNoStore
+	}
+	if !f.ModTime.IsZero() && f.Size > 0 {
+		h["Etag"] = []string{`"` + strconv.FormatInt(f.ModTime.UnixNano(), 16) + "-" + strconv.FormatInt(f.Size, 16) + `"`}
+	}
 }
 
 var errNoFileAnswer = errors.New("the function answered no file (a nil *File)")

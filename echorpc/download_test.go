@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/pb33f/libopenapi"
 	"io"
 	"net/http"
 	"net/url"
@@ -121,30 +122,38 @@ func TestDownload100MBRangeAndNotModified(t *testing.T) {
 	}
 }
 
+// checkDownload downloads a file from the Go client, within its limit and
+// over it.
+func checkDownload(t *testing.T, c *echorpc.Client, seek bool) {
+	t.Helper()
+	ctx := context.Background()
+	f, err := c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 4<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n, err := sha(f.Body)
+	f.Body.(io.Closer).Close() //nolint:errcheck
+	if err != nil || n != 3<<20 || f.Name != "report été.bin" || f.Type != "application/pdf" || f.Size != 3<<20 || !f.ModTime.Equal(modTime) {
+		t.Errorf("seek %v: %d bytes, %v, %+v", seek, n, err, f)
+	}
+	// Over the caller's limit: at once when the length is known, else on Read.
+	f, err = c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 1<<20)
+	var e *echorpc.Error
+	if err == nil {
+		_, _, err = sha(f.Body)
+		f.Body.(io.Closer).Close() //nolint:errcheck
+	}
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "limit of 1048576 bytes") {
+		t.Errorf("seek %v over the limit: %v", seek, err)
+	}
+}
+
 func TestDownloadFromTheGoClient(t *testing.T) {
 	srv := downloadServer(t)
 	c := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
 	ctx := context.Background()
 	for _, seek := range []bool{true, false} {
-		f, err := c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 4<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, n, err := sha(f.Body)
-		f.Body.(io.Closer).Close() //nolint:errcheck
-		if err != nil || n != 3<<20 || f.Name != "report été.bin" || f.Type != "application/pdf" || f.Size != 3<<20 || !f.ModTime.Equal(modTime) {
-			t.Errorf("seek %v: %d bytes, %v, %+v", seek, n, err, f)
-		}
-		// Over the caller's limit: at once when the length is known, else on Read.
-		f, err = c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 1<<20)
-		var e *echorpc.Error
-		if err == nil {
-			_, _, err = sha(f.Body)
-			f.Body.(io.Closer).Close() //nolint:errcheck
-		}
-		if !errors.As(err, &e) || !strings.Contains(e.Message, "limit of 1048576 bytes") {
-			t.Errorf("seek %v over the limit: %v", seek, err)
-		}
+		checkDownload(t, c, seek)
 	}
 	// A failure is an envelope, and an *Error on the client.
 	_, err := c.Download(ctx, "get_file", Wanted{Size: -1}, 0)
@@ -174,6 +183,7 @@ func TestDescriptionsServeFileFunctions(t *testing.T) {
 	srv, _ := filesServer(t, echorpc.Config{Manifest: true}, func(rpc *echorpc.RPC) {
 		rpc.Functions(echorpc.Funcs{"get": echorpc.Func(func(echo.Context, int) (echorpc.File, error) { return echorpc.File{}, nil })})
 	})
+	docs := map[string]string{}
 	for _, name := range []string{"manifest.json", "client.d.ts", "openapi.json"} {
 		res, err := http.Get(srv.URL + "/rpc/" + name)
 		if err != nil {
@@ -184,6 +194,29 @@ func TestDescriptionsServeFileFunctions(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("%s: HTTP %d %s", name, res.StatusCode, b)
 		}
-		t.Logf("%s: %d bytes", name, len(b))
+		docs[name] = string(b)
+	}
+	// A file is a binary string, File | Blob in TypeScript (never an
+	// interface of its own that would hide the browser's File); the
+	// manifest says which functions take files and which answer one.
+	for _, want := range []string{`"files":true`, `"download":true`, `"format":"binary"`} {
+		if !strings.Contains(docs["manifest.json"], want) {
+			t.Errorf("manifest.json lacks %s:\n%s", want, docs["manifest.json"])
+		}
+	}
+	if !strings.Contains(docs["client.d.ts"], "File | Blob") || strings.Contains(docs["client.d.ts"], "interface File {") {
+		t.Errorf("client.d.ts:\n%s", docs["client.d.ts"])
+	}
+	for _, want := range []string{`"multipart/form-data"`, `"application/octet-stream"`, `"encoding"`} {
+		if !strings.Contains(docs["openapi.json"], want) {
+			t.Errorf("openapi.json lacks %s", want)
+		}
+	}
+	doc, err := libopenapi.NewDocument([]byte(docs["openapi.json"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doc.BuildV3Model(); err != nil {
+		t.Errorf("openapi.json does not build: %v", err)
 	}
 }

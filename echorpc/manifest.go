@@ -34,6 +34,7 @@ func (rpc *RPC) describe(c echo.Context, all bool) describe.Instance {
 		BodyLimit:     rpc.config.BodyLimit,
 		MaxInFlight:   rpc.config.MaxInFlight,
 		MaxStreams:    rpc.config.MaxStreams,
+		FileType:      fileType,
 	}
 	for _, name := range names {
 		fn := funcs[name]
@@ -54,6 +55,8 @@ func (rpc *RPC) describe(c echo.Context, all bool) describe.Instance {
 			MaxAge:     fn.maxAge,
 			Rules:      summarize(rpc.rules, fn.rules),
 			Allowed:    allowed,
+			Files:      fn.files,
+			Download:   fn.download,
 		})
 	}
 	return in

@@ -22,6 +22,9 @@ type Instance struct {
 	MaxInFlight   int
 	MaxStreams    int
 	Functions     []Function // sorted by name
+	// FileType is the Go type that stands for a file (echorpc.File): a
+	// binary string in schemas, File | Blob in TypeScript.
+	FileType reflect.Type
 }
 
 // Function is one function to describe.
@@ -36,6 +39,8 @@ type Function struct {
 	MaxAge     time.Duration // a query's max-age
 	Rules      *Rules        // nil when no rule guards it
 	Allowed    bool          // the caller may call it
+	Files      bool          // its input holds files: it takes multipart/form-data
+	Download   bool          // it answers with a file, at its own URL
 }
 
 // Rules names the kinds of rule that guard a function (the instance's and

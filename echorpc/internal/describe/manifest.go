@@ -16,6 +16,8 @@ type Entry struct {
 	Description string  `json:"description,omitempty"`
 	Idempotent  bool    `json:"idempotent"`
 	Stream      bool    `json:"stream,omitempty"`
+	Files       bool    `json:"files,omitempty"`
+	Download    bool    `json:"download,omitempty"`
 	Query       bool    `json:"query,omitempty"`
 	Allowed     bool    `json:"allowed"`
 	Rules       *Rules  `json:"rules,omitempty"`
@@ -26,7 +28,7 @@ type Entry struct {
 // NewManifest describes the instance's functions for the manifest served
 // at endpoint (the instance's path as the caller asked for it).
 func NewManifest(in Instance, endpoint string) Manifest {
-	g := newGenerator(defsRef)
+	g := newGenerator(defsRef, in.FileType)
 	entries := make([]Entry, 0, len(in.Functions))
 	for i := range in.Functions {
 		f := &in.Functions[i]
@@ -35,6 +37,8 @@ func NewManifest(in Instance, endpoint string) Manifest {
 			Description: f.summary(in.Path),
 			Idempotent:  f.Idempotent,
 			Stream:      f.Stream,
+			Files:       f.Files,
+			Download:    f.Download,
 			Query:       f.Query,
 			Allowed:     f.Allowed,
 			Rules:       f.Rules,

@@ -71,7 +71,11 @@ type (
 		Headers     map[string]header    `json:"headers,omitempty"`
 	}
 	mediaType struct {
-		Schema schemaNode `json:"schema"`
+		Encoding map[string]partEncoding `json:"encoding,omitempty"`
+		Schema   schemaNode              `json:"schema"`
+	}
+	partEncoding struct {
+		ContentType string `json:"contentType"`
 	}
 	header struct {
 		Description string  `json:"description"`
@@ -130,7 +134,7 @@ var (
 // OpenAPI returns an OpenAPI 3.1 document of the URLs of the instance's
 // functions: POST for each, GET for a query.
 func OpenAPI(in Instance) ([]byte, error) {
-	g := newGenerator(componentsRef)
+	g := newGenerator(componentsRef, in.FileType)
 	g.defs["Failure"] = &Schema{} // the failing envelope's: a Go type named Failure is Failure2 here
 	paths := map[string]pathItem{}
 	for i := range in.Functions {
@@ -202,8 +206,24 @@ func newOperation(in Instance, f *Function, g *generator, method string) *operat
 		}}
 	} else {
 		op.RequestBody = &requestBody{Required: false, Content: map[string]mediaType{"application/json": {Schema: input}}}
+		if f.Files {
+			op.RequestBody.Content["multipart/form-data"] = multipartBody(input)
+		}
 	}
 	return op
+}
+
+// multipartBody is a file call's body at a function's URL: the data as
+// JSON in its first part, "data", in which each file is {"$file": "<part
+// name>"}, and each file a part of its own under a name of the caller's
+// choosing.
+func multipartBody(input *Schema) mediaType {
+	return mediaType{
+		Schema: &Schema{Type: "object", Required: []string{"data"},
+			Properties:           map[string]*Schema{"data": input},
+			AdditionalProperties: &Schema{Type: "string", Format: binaryFormat}},
+		Encoding: map[string]partEncoding{"data": {ContentType: "application/json"}},
+	}
 }
 
 // notes say in words what guards f and what kind of function it is.
@@ -286,6 +306,13 @@ func answer(f *Function, method string, output *Schema) response {
 		Type:       "object",
 	}
 	content := map[string]mediaType{"application/json": {Schema: &either{AnyOf: []schemaNode{success, failureRef}}}}
+	if f.Download {
+		// The file's own bytes; a failure is still an envelope.
+		content = map[string]mediaType{
+			"application/octet-stream": {Schema: &Schema{Type: "string", Format: binaryFormat}},
+			"application/json":         {Schema: failureRef},
+		}
+	}
 	if f.Stream {
 		content["text/event-stream"] = mediaType{Schema: &text{Type: "string",
 			Description: "Events: \"id: <id>\" and \"data: <envelope>\" per item, then \"event: end\" or \"event: error\" with a failing envelope that carries its status."}}

@@ -54,14 +54,19 @@ const (
 // Named struct types become definitions, referenced by name, so recursive
 // types terminate.
 type generator struct {
-	ref   string // the prefix of a definition's Ref
+	file  reflect.Type // the type that stands for a file; nil for none
+	ref   string       // the prefix of a definition's Ref
 	defs  map[string]*Schema
 	names map[reflect.Type]string
 }
 
-func newGenerator(ref string) *generator {
-	return &generator{ref: ref, defs: map[string]*Schema{}, names: map[reflect.Type]string{}}
+func newGenerator(ref string, file reflect.Type) *generator {
+	return &generator{ref: ref, file: file, defs: map[string]*Schema{}, names: map[reflect.Type]string{}}
 }
+
+// binaryFormat marks a file's schema: a string of bytes, sent as a part of
+// its own (or, for an answer, as the reply's body).
+const binaryFormat = "binary"
 
 // ownEncoding reports whether t encodes itself (a JSON marshaler), and
 // textual whether it does so as a string (a text marshaler).
@@ -87,6 +92,9 @@ func (g *generator) of(t reflect.Type) *Schema { return g.field(t, false) }
 func (g *generator) field(t reflect.Type, quoted bool) *Schema {
 	if t == nil {
 		return &Schema{}
+	}
+	if t == g.file && t != nil {
+		return &Schema{Type: "string", Format: binaryFormat}
 	}
 	if s := known(t); s != nil {
 		return s
