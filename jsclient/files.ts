@@ -51,7 +51,9 @@ export function upload(url: string, fn: string, data: unknown, options: CallOpti
 
 // sendXHR posts body with XMLHttpRequest, which reports upload progress
 // (fetch cannot), with the headers, credentials, signal and timeout of a
-// call, and returns what came back, as send does for fetch.
+// call, and returns what came back, as send does for fetch. Credentials
+// "include" sets withCredentials; "omit" cannot keep the cookies of a
+// same-origin upload out, as it does with fetch.
 function sendXHR(url: string, body: FormData, options: CallOptions): Promise<Reply> {
   const { timeout, signal } = options;
   return new Promise((resolve) => {

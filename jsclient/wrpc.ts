@@ -3,7 +3,8 @@
 // where AbortSignal.any does: Chrome 116+, Firefox 124+, Safari 17.4+ and
 // Node 20.3+. This file is the plain-call API (wrpc, call, createClient)
 // and the types; stream.ts reads streams, http.ts sends requests and
-// retries, batch.ts batches, error.ts settles replies.
+// retries, batch.ts batches, files.ts uploads and downloads files, error.ts
+// settles replies.
 import { addOns } from "./addons.js";
 import type { Batcher } from "./batch.js";
 import type { Download, Progress } from "./files.js";
@@ -79,7 +80,7 @@ export interface RetryOptions {
 }
 
 /** Options of one stream: a call's options, plus resume. */
-export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch"> {
+export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch" | "onUploadProgress" | "onDownloadProgress"> {
   /**
    * After a dropped connection (a network error, or a stream cut before its
    * end event; never after an error event), and when connecting fails on the

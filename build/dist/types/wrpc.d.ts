@@ -63,7 +63,7 @@ export interface RetryOptions {
     maxElapsed?: number;
 }
 /** Options of one stream: a call's options, plus resume. */
-export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch"> {
+export interface StreamOptions extends Omit<CallOptions, "idempotent" | "batch" | "onUploadProgress" | "onDownloadProgress"> {
     /**
      * After a dropped connection (a network error, or a stream cut before its
      * end event; never after an error event), and when connecting fails on the
