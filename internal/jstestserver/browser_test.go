@@ -13,7 +13,7 @@ import (
 )
 
 // filesJS runs in Chromium: the ES module's uploads (XMLHttpRequest, with
-// progress and abort) and a download, against /rpc/files.
+// progress and abort), a download and save, against /rpc/files.
 const filesJS = `(async () => {
   const w = await import("/rpc/files/client.mjs");
   const out = {};
@@ -39,20 +39,28 @@ const filesJS = `(async () => {
   }
   const file = await w.createClient("/rpc/files").download("report", { name: "résumé.txt", text: "hi" });
   out.Download = file.name + ":" + (await file.text());
+  // save clicks an <a download> link to the Blob: record it, and read it back
+  const clicked = [];
+  HTMLAnchorElement.prototype.click = function () {
+    clicked.push(fetch(this.href).then((r) => r.text()).then((text) => this.download + ":" + text));
+  };
+  w.save(file);
+  w.save(new Blob(["other"]), "other.txt");
+  out.Saved = (await Promise.all(clicked)).join(" ");
   return out;
 })()`
 
 // filesResult is what filesJS answers.
 type filesResult struct {
-	Name, SHA256, Refused, Aborted, Download string
-	Progress                                 int
-	Loaded, Total                            int64
+	Name, SHA256, Refused, Aborted, Download, Saved string
+	Progress                                        int
+	Loaded, Total                                   int64
 }
 
 // In a real browser, an upload goes with XMLHttpRequest: it reports its
 // progress up to the whole body, a refusal is a WrpcError with its status
 // and data, the signal aborts it on its way, and a download is a Blob with
-// its name.
+// its name, which save gives the link that saves it.
 func TestFilesInChromium(t *testing.T) {
 	srv := httptest.NewServer(newServer())
 	defer srv.Close()
@@ -84,5 +92,8 @@ func TestFilesInChromium(t *testing.T) {
 	}
 	if got.Download != "résumé.txt:hi" {
 		t.Errorf("download: %q", got.Download)
+	}
+	if got.Saved != "résumé.txt:hi other.txt:other" {
+		t.Errorf("save: %q", got.Saved)
 	}
 }
