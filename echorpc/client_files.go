@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -156,16 +155,9 @@ func (c *Client) Download(ctx context.Context, function string, data any, maxByt
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "*/*")
-	if deadline, ok := ctx.Deadline(); ok {
-		req.Header.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
-	}
-	res, err := c.do(req)
+	res, err := c.roundTrip(ctx, req, "downloading", function)
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return nil, e
-		}
-		return nil, fmt.Errorf("wrpc: downloading %q: %w", function, err)
+		return nil, err
 	}
 	if maxBytes <= 0 {
 		maxBytes = c.maxReplyBytes()

@@ -146,6 +146,24 @@ func (c *Client) readStream(ctx context.Context, res *http.Response, d clientDia
 	return false, err
 }
 
+// roundTrip sends a request of a stream or a download with the context's
+// deadline in TimeoutHeader. An *Error (a redirect, a reply too large) is
+// returned as it is, and a transport failure says what was being done.
+func (c *Client) roundTrip(ctx context.Context, req *http.Request, doing, function string) (*http.Response, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		req.Header.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
+	}
+	res, err := c.do(req)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, e
+		}
+		return nil, fmt.Errorf("wrpc: %s %q: %w", doing, function, err)
+	}
+	return res, nil
+}
+
 // sseEvent is a server-sent event being read: its fields so far.
 type sseEvent struct {
 	event, id string
@@ -194,16 +212,9 @@ func (c *Client) openStream(ctx context.Context, function string, data any, last
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	if deadline, ok := ctx.Deadline(); ok {
-		req.Header.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
-	}
-	res, err := c.do(req)
+	res, err := c.roundTrip(ctx, req, "streaming", function)
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return nil, d, e
-		}
-		return nil, d, fmt.Errorf("wrpc: streaming %q: %w", function, err)
+		return nil, d, err
 	}
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	if res.StatusCode == http.StatusOK && mt == "text/event-stream" {
