@@ -19,7 +19,9 @@ import (
 // before, by serve.
 func (x *exchange) admit(e *edge) ([]byte, *Error) {
 	r := x.c.Request()
-	if e.files && isMultipart(r.Header.Get(echo.HeaderContentType)) {
+	ct := r.Header.Get(echo.HeaderContentType)
+	multipart := e.files && isMultipart(ct)
+	if multipart {
 		closeUnlessRead(x.c) // multipart.go
 	}
 	if !e.get && !x.rpc.origin.allowed(r) {
@@ -34,8 +36,7 @@ func (x *exchange) admit(e *edge) ([]byte, *Error) {
 	if e.get {
 		return nil, nil
 	}
-	ct := r.Header.Get(echo.HeaderContentType)
-	if e.files && isMultipart(ct) {
+	if multipart {
 		return nil, x.openParts() // the edge reads the parts (multipart.go)
 	}
 	if !isJSON(ct) {

@@ -311,24 +311,42 @@ var ruleWords = map[string]string{
 // hasValidateTags reports whether t, or a type inside it, has a struct
 // field with a validate tag: input that e.Validator is meant to check.
 func hasValidateTags(t reflect.Type) bool {
-	return validateTagsIn(t, map[reflect.Type]bool{})
+	return typeReaches(t, nil, func(f reflect.StructField) bool {
+		_, ok := f.Tag.Lookup("validate")
+		return ok
+	})
 }
 
-func validateTagsIn(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if t == nil || seen[t] {
-		return false
-	}
-	seen[t] = true
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return validateTagsIn(t.Elem(), seen)
-	case reflect.Struct:
-		for i := range t.NumField() {
-			sf := t.Field(i)
-			if _, ok := sf.Tag.Lookup("validate"); ok || validateTagsIn(sf.Type, seen) {
-				return true
+// typeReaches reports whether t, or a type that its values hold (through
+// pointers, elements, map values and the exported fields that JSON
+// carries), is one that match accepts, or has a struct field that field
+// accepts. Either may be nil.
+func typeReaches(t reflect.Type, match func(reflect.Type) bool, field func(reflect.StructField) bool) bool {
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type) bool
+	walk = func(t reflect.Type) bool {
+		if t == nil || seen[t] {
+			return false
+		}
+		seen[t] = true
+		if match != nil && match(t) {
+			return true
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			return walk(t.Elem())
+		case reflect.Struct:
+			for i := range t.NumField() {
+				f := t.Field(i)
+				if !f.IsExported() || f.Tag.Get("json") == "-" {
+					continue
+				}
+				if field != nil && field(f) || walk(f.Type) {
+					return true
+				}
 			}
 		}
+		return false
 	}
-	return false
+	return walk(t)
 }

@@ -288,28 +288,9 @@ var fileType = reflect.TypeFor[File]()
 // interface type counts as one that can (a client's data of type any may
 // hold a File; a function's input of type any never decodes into one).
 func holdsFiles(t reflect.Type, anyOK bool) bool {
-	return t != nil && walkFiles(t, anyOK, map[reflect.Type]bool{})
-}
-
-func walkFiles(t reflect.Type, anyOK bool, seen map[reflect.Type]bool) bool {
-	if t == fileType || anyOK && t.Kind() == reflect.Interface {
-		return true
-	}
-	if seen[t] {
-		return false
-	}
-	seen[t] = true
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return walkFiles(t.Elem(), anyOK, seen)
-	case reflect.Struct:
-		for i := 0; i < t.NumField(); i++ {
-			if f := t.Field(i); f.IsExported() && f.Tag.Get("json") != "-" && walkFiles(f.Type, anyOK, seen) {
-				return true
-			}
-		}
-	}
-	return false
+	return typeReaches(t, func(t reflect.Type) bool {
+		return t == fileType || anyOK && t.Kind() == reflect.Interface
+	}, nil)
 }
 
 // isFileAnswer reports whether t, a function's output, is a file answer.
