@@ -79,10 +79,10 @@ func (x *exchange) deadline(fn *function) (time.Time, bool) {
 	return x.start.Add(d), true
 }
 
-// askedTimeout reads the caller's TimeoutHeader, cut to Config.MaxCallerTimeout.
+// askedTimeout reads the caller's timeoutHeader, cut to Config.MaxCallerTimeout.
 // bad is set when it is malformed.
 func (rpc *RPC) askedTimeout(r *http.Request) (d time.Duration, bad bool) {
-	h, has := r.Header[TimeoutHeader]
+	h, has := r.Header[timeoutHeader]
 	if !has {
 		return 0, false
 	}

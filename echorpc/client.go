@@ -116,7 +116,7 @@ type Retry struct {
 // than 2xx, it is a redirect, or it is larger than MaxReplyBytes. It returns
 // the transport's error when the call could not be made. The context bounds
 // the whole call, and its deadline travels to the server in the
-// [TimeoutHeader].
+// Wrpc-Timeout-Ms header.
 func (c *Client) Call(ctx context.Context, function string, data, out any) error {
 	d, err := c.dialect()
 	if err != nil {
@@ -261,7 +261,7 @@ func (c *Client) post(ctx context.Context, body io.Reader, mediaType string) (re
 	req.Header.Set("Content-Type", mediaType)
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
-		req.Header.Set(TimeoutHeader, strconv.FormatInt(ms, 10))
+		req.Header.Set(timeoutHeader, strconv.FormatInt(ms, 10))
 	}
 	res, err := c.do(req)
 	if err != nil {

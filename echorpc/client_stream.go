@@ -147,11 +147,11 @@ func (c *Client) readStream(ctx context.Context, res *http.Response, d clientDia
 }
 
 // roundTrip sends a request of a stream or a download with the context's
-// deadline in TimeoutHeader. An *Error (a redirect, a reply too large) is
+// deadline in timeoutHeader. An *Error (a redirect, a reply too large) is
 // returned as it is, and a transport failure says what was being done.
 func (c *Client) roundTrip(ctx context.Context, req *http.Request, doing, function string) (*http.Response, error) {
 	if deadline, ok := ctx.Deadline(); ok {
-		req.Header.Set(TimeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
+		req.Header.Set(timeoutHeader, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
 	}
 	res, err := c.do(req)
 	if err != nil {

@@ -53,7 +53,7 @@
 //
 // Handlers are made by [Func] (typed), [RawFunc] (untyped, answering with
 // [Success](message, data) or [Fail](message, data)) and [Stream]
-// (server-sent events). A typed handler fails with an [*Error] (or [Failf],
+// (server-sent events). A typed handler fails with an [*Error] (&Error{Message: ...},
 // or [InvalidData] for field errors of its own), or with Echo's
 // echo.NewHTTPError, answered with its status and message. A
 // go-playground/validator error reaches the caller as field errors, whether
@@ -141,7 +141,7 @@
 //	interceptors seeing calls and refusals      Interceptor, Call, Result.Class
 //	Prometheus metrics                          package echorpcprom
 //	OpenTelemetry tracing                       package echorpcotel
-//	one deadline per request, from the caller   TimeoutHeader, Config.Timeout, Config.MaxCallerTimeout
+//	one deadline per request, from the caller   Wrpc-Timeout-Ms, Config.Timeout, Config.MaxCallerTimeout
 //	retries of idempotent functions only        Idempotent, Client, Retry
 //	batching (items carry a fifth key, status)  Config.MaxBatch
 //	load shedding                               Config.MaxInFlight

@@ -48,7 +48,7 @@ func downloadServer(t *testing.T) *downloadSrv {
 	srv, _ := filesServer(t, echorpc.Config{}, func(rpc *echorpc.RPC) {
 		get := echorpc.Func(func(_ echo.Context, in Wanted) (echorpc.File, error) {
 			if in.Size < 0 {
-				return echorpc.File{}, echorpc.Failf("no such file")
+				return echorpc.File{}, &echorpc.Error{Message: "no such file"}
 			}
 			f := echorpc.File{Name: "report été.bin", Type: "application/pdf", Size: in.Size, ModTime: modTime}
 			if in.Seek {

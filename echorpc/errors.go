@@ -1,7 +1,6 @@
 package echorpc
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,13 +41,6 @@ func (e *Error) Error() string {
 		s = http.StatusOK
 	}
 	return "wrpc: " + e.Message + " (HTTP " + strconv.Itoa(s) + ")"
-}
-
-// Failf returns an application failure, for a typed handler to return as
-// its error: ok:false, HTTP 200, a message formatted as with fmt.Sprintf
-// and null data. For data, return an [*Error] literal.
-func Failf(format string, args ...any) *Error {
-	return &Error{Message: fmt.Sprintf(format, args...)}
 }
 
 // FieldError is one problem with a call's data. Path names the value with
@@ -132,7 +124,7 @@ var (
 	errShutdown      = &Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down."}
 	errSessionStore  = &Error{Status: http.StatusServiceUnavailable, Message: "Session store is unavailable: try again later."}
 	errOverloaded    = &Error{Status: http.StatusServiceUnavailable, Message: "Server is busy: try again later."}
-	errTimeoutHeader = &Error{Status: http.StatusBadRequest, Message: "Invalid " + TimeoutHeader + " header."}
+	errTimeoutHeader = &Error{Status: http.StatusBadRequest, Message: "Invalid " + timeoutHeader + " header."}
 	errReadBody      = &Error{Status: http.StatusBadRequest, Message: "Request body could not be read."}
 )
 

@@ -87,7 +87,7 @@ func Fail(message string, data any) Response {
 //
 // fn's result is the envelope's data, with a null message. An error
 // returned by fn is answered by its kind:
-//   - an [*Error] (see [Failf]) is an application failure: ok:false with
+//   - an [*Error] is an application failure: ok:false with
 //     its message and data, HTTP 200 unless it sets a status;
 //   - an *echo.HTTPError is answered with its code and message, as Echo
 //     would (a message that is not a string goes into data); its Internal

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,7 +51,7 @@ func testFuncs(calls *int) echorpc.Funcs {
 		}),
 		"failf": echorpc.Func(func(c echo.Context, in int) (int, error) {
 			count()
-			return 0, echorpc.Failf("too big: %d", in)
+			return 0, &echorpc.Error{Message: fmt.Sprintf("too big: %d", in)}
 		}),
 		"conflict": echorpc.Func(func(c echo.Context, in any) (any, error) {
 			count()

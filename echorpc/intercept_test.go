@@ -148,7 +148,7 @@ func TestDeadlineHeader(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/rpc", strings.NewReader(`{"weerpc":1.1,"function":"`+tt.whenFunction+`","data":`+itoa(tt.whenMillis)+`}`))
 			req.Header.Set("Content-Type", "application/json")
 			if tt.whenHeader != "" {
-				req.Header.Set(echorpc.TimeoutHeader, tt.whenHeader)
+				req.Header.Set("Wrpc-Timeout-Ms", tt.whenHeader)
 			}
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, req)

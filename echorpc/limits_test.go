@@ -38,7 +38,7 @@ func TestBatchSharesOneDeadline(t *testing.T) {
 	body := "[" + strings.TrimSuffix(strings.Repeat(`{"weerpc":1.1,"function":"slow"},`, 10), ",") + "]"
 	req := httptest.NewRequest(http.MethodPost, "/rpc", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(echorpc.TimeoutHeader, "300")
+	req.Header.Set("Wrpc-Timeout-Ms", "300")
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)
 	require.Equal(t, http.StatusOK, rec.Code)

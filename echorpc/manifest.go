@@ -29,7 +29,7 @@ func (rpc *RPC) describe(c echo.Context, all bool) describe.Instance {
 		Name:          rpc.config.Name,
 		Path:          rpc.path,
 		SessionName:   rpc.config.SessionName,
-		TimeoutHeader: TimeoutHeader,
+		TimeoutHeader: timeoutHeader,
 		MaxBatch:      rpc.config.MaxBatch,
 		BodyLimit:     rpc.config.BodyLimit,
 		MaxInFlight:   rpc.config.MaxInFlight,

@@ -139,7 +139,7 @@ type Config struct {
 	MaxBatch int
 
 	// MaxCallerTimeout is the longest deadline a caller may ask for with the
-	// Wrpc-Timeout-Ms header (see [TimeoutHeader]); a longer one is cut to
+	// Wrpc-Timeout-Ms header, in whole milliseconds; a longer one is cut to
 	// it. A caller's deadline only ever shortens the server's own.
 	// Optional. Default 0: no maximum.
 	MaxCallerTimeout time.Duration

@@ -26,10 +26,10 @@ import (
 // A refusal at any step is answered as an envelope and shown to the
 // instance's interceptors (Call.Rejected).
 
-// TimeoutHeader carries the caller's deadline for one request, in whole
+// timeoutHeader carries the caller's deadline for one request, in whole
 // milliseconds. The JS client sends its timeout option in it and the Go
 // client the time left before its context's deadline.
-const TimeoutHeader = "Wrpc-Timeout-Ms"
+const timeoutHeader = "Wrpc-Timeout-Ms"
 
 // exchange is one request to the instance, from its edge to its reply.
 // Everything it holds is set when the request arrives (newExchange); no
@@ -40,7 +40,7 @@ type exchange struct {
 	funcs map[string]*function // the registry as the request found it
 	who   caller
 	start time.Time // when the request arrived: deadlines count from it
-	// asked is the caller's deadline (TimeoutHeader, cut to
+	// asked is the caller's deadline (timeoutHeader, cut to
 	// MaxCallerTimeout), 0 when none; askedBad is set when the header is
 	// malformed, which refuses each item.
 	asked    time.Duration

@@ -188,7 +188,7 @@ func BenchmarkStreamFanout(b *testing.B) {
 					return nil
 				case v, ok := <-ch:
 					if !ok {
-						return echorpc.Failf("fell behind")
+						return &echorpc.Error{Message: "fell behind"}
 					}
 					if err := send("", v); err != nil {
 						return err

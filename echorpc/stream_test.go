@@ -211,7 +211,7 @@ func TestStreamEnds(t *testing.T) {
 	defer srv.Close()
 
 	t.Run("504-deadline", func(t *testing.T) {
-		rec := postStream(streamServer(t, echorpc.Config{}, nil), `{"weerpc":1.1,"function":"forever"}`, map[string]string{echorpc.TimeoutHeader: "50"})
+		rec := postStream(streamServer(t, echorpc.Config{}, nil), `{"weerpc":1.1,"function":"forever"}`, map[string]string{"Wrpc-Timeout-Ms": "50"})
 		assert.Equal(t, 200, rec.Code)
 		assert.True(t, strings.HasSuffix(rec.Body.String(),
 			"event: error\ndata: {\"weerpc\":1.1,\"ok\":false,\"message\":\"Deadline exceeded.\",\"data\":null,\"status\":504}\n\n"), rec.Body.String())

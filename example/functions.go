@@ -141,7 +141,7 @@ func clientFuncs(store *Store, changes *Changes, beforeCreate func(echo.Context)
 	}
 	found := func(c Client, err error) (Client, error) {
 		if errors.Is(err, errNotFound) {
-			return Client{}, echorpc.Failf("Client not found.")
+			return Client{}, &echorpc.Error{Message: "Client not found."}
 		}
 		return c, err
 	}
@@ -179,7 +179,7 @@ func clientQueries(store *Store) echorpc.Funcs {
 		"read": echorpc.Func(func(c echo.Context, in ClientID) (Client, error) {
 			c2, err := store.Read(c.Request().Context(), in.ClientID)
 			if errors.Is(err, errNotFound) {
-				return Client{}, echorpc.Failf("Client not found.")
+				return Client{}, &echorpc.Error{Message: "Client not found."}
 			}
 			return c2, err
 		}),

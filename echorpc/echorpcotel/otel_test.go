@@ -75,7 +75,7 @@ func newWorld(t *testing.T, config echorpcotel.Config, middleware ...echo.Middle
 		"ticks": echorpc.Stream(func(c echo.Context, n int, send func(string, int) error) error {
 			if n < 0 {
 				_ = send("", 0)
-				return echorpc.Failf("Jane Doe stopped the clock.")
+				return &echorpc.Error{Message: "Jane Doe stopped the clock."}
 			}
 			for i := range n {
 				if err := send("", i); err != nil {

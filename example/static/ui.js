@@ -35,7 +35,7 @@ export async function show(name, run) {
 
 /**
  * Describes a failed call: "failed: <message>" when the function answered
- * ok: false (HTTP 200, an application failure such as Fail or Failf),
+ * ok: false (HTTP 200, an application failure such as Fail or an *echorpc.Error),
  * "error <status>: <message>" when the call was refused or broke (401, 404,
  * 500, or 0 for a network failure), then the reply's data, if any.
  * @param {unknown} err

@@ -66,7 +66,7 @@ func newServer() *echo.Echo {
 			}
 		}),
 		"deadline": echorpc.Func(func(c echo.Context, _ any) (string, error) {
-			return c.Request().Header.Get(echorpc.TimeoutHeader), nil
+			return c.Request().Header.Get("Wrpc-Timeout-Ms"), nil
 		}),
 		"login": echorpc.Func(func(c echo.Context, _ any) (bool, error) {
 			s, err := session.Get("session", c)
@@ -307,7 +307,7 @@ func files(e *echo.Echo, flaky echo.MiddlewareFunc) {
 			Text string `json:"text"`
 		}) (echorpc.File, error) {
 			if in.Text == "" {
-				return echorpc.File{}, echorpc.Failf("Nothing to report.")
+				return echorpc.File{}, &echorpc.Error{Message: "Nothing to report."}
 			}
 			return echorpc.File{Name: in.Name, Type: "text/plain", Size: int64(len(in.Text)), Body: strings.NewReader(in.Text)}, nil
 		}),
