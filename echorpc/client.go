@@ -117,7 +117,24 @@ type Retry struct {
 // the transport's error when the call could not be made. The context bounds
 // the whole call, and its deadline travels to the server in the
 // Wrpc-Timeout-Ms header.
+//
+// With out a *[File], the function must answer with a file: the client
+// calls it at its own URL, Endpoint + "/" + function, with data as the
+// POST's JSON body, and fills out with the file: Name from
+// Content-Disposition (cleaned, never a path), Type the media type of
+// Content-Type, Size from Content-Length (0 when not given), ModTime from
+// Last-Modified, and Body, an io.ReadCloser that the caller must close.
+// Body reads at most MaxReplyBytes: a larger file is an [*Error] naming the
+// limit, at once when its Content-Length says so, and otherwise from
+// Body's Read once the limit is passed.
 func (c *Client) Call(ctx context.Context, function string, data, out any) error {
+	if f, isFile := out.(*File); isFile {
+		got, err := c.download(ctx, function, data)
+		if err == nil {
+			*f = *got
+		}
+		return err
+	}
 	d, err := c.dialect()
 	if err != nil {
 		return err

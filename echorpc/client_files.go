@@ -123,19 +123,10 @@ func writeParts(mw *multipart.Writer, envelope []byte, files []*File) error {
 	return mw.Close()
 }
 
-// Download calls a function that answers with a file (see [File]) at its
-// own URL, Endpoint + "/" + function, with data as the POST's JSON body,
-// and returns the file: Name from Content-Disposition (cleaned, never a
-// path), Type the media type of Content-Type (without its parameters),
-// Size from Content-Length (0 when not given), ModTime from Last-Modified,
-// and Body, an io.ReadCloser (File.Open returns it as one) that the caller
-// must close. Body reads at most maxBytes (0 or less: MaxReplyBytes): a
-// larger file is an [*Error] naming the limit, at once when its
-// Content-Length says so, and otherwise from Body's Read once the limit is
-// passed. A failure that the server answers is an [*Error], as for
-// [Client.Call]. The context bounds the whole download, Body's reads
-// included.
-func (c *Client) Download(ctx context.Context, function string, data any, maxBytes int64) (*File, error) {
+// download calls a function that answers with a file (see [File]) at its
+// own URL, as [Client.Call] does for an out of type *File; Body reads at
+// most MaxReplyBytes.
+func (c *Client) download(ctx context.Context, function string, data any) (*File, error) {
 	d, err := c.dialect()
 	if err != nil {
 		return nil, err
@@ -159,9 +150,7 @@ func (c *Client) Download(ctx context.Context, function string, data any, maxByt
 	if err != nil {
 		return nil, err
 	}
-	if maxBytes <= 0 {
-		maxBytes = c.maxReplyBytes()
-	}
+	maxBytes := c.maxReplyBytes()
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	disposition := res.Header.Get("Content-Disposition")
 	if mt == "application/json" && disposition == "" || res.StatusCode != http.StatusOK && res.StatusCode != http.StatusPartialContent {

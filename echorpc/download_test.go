@@ -127,7 +127,9 @@ func TestDownload100MBRangeAndNotModified(t *testing.T) {
 func checkDownload(t *testing.T, c *echorpc.Client, seek bool) {
 	t.Helper()
 	ctx := context.Background()
-	f, err := c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 4<<20)
+	var f echorpc.File
+	c.MaxReplyBytes = 4 << 20
+	err := c.Call(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, &f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,8 @@ func checkDownload(t *testing.T, c *echorpc.Client, seek bool) {
 		t.Errorf("seek %v: %d bytes, %v, %+v", seek, n, err, f)
 	}
 	// Over the caller's limit: at once when the length is known, else on Read.
-	f, err = c.Download(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, 1<<20)
+	c.MaxReplyBytes = 1 << 20
+	err = c.Call(ctx, "get_file", Wanted{Size: 3 << 20, Seek: seek}, &f)
 	var e *echorpc.Error
 	if err == nil {
 		_, _, err = sha(f.Body)
@@ -156,7 +159,8 @@ func TestDownloadFromTheGoClient(t *testing.T) {
 		checkDownload(t, c, seek)
 	}
 	// A failure is an envelope, and an *Error on the client.
-	_, err := c.Download(ctx, "get_file", Wanted{Size: -1}, 0)
+	var f echorpc.File
+	err := c.Call(ctx, "get_file", Wanted{Size: -1}, &f)
 	var e *echorpc.Error
 	if !errors.As(err, &e) || e.Message != "no such file" {
 		t.Errorf("a failure: %v", err)

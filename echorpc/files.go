@@ -49,7 +49,7 @@ import (
 // Body is closed after the reply when it is an io.Closer.
 //
 // On the [Client], a File with a Body in a call's data is sent as a part
-// of its own, streamed from Body, and [Client.Download] returns a File
+// of its own, streamed from Body, and [Client.Call] with a *File out fills it with a file
 // whose Body is the reply's.
 type File struct {
 	// Name is the file's name. From a client it is cleaned: its base name

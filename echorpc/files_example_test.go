@@ -45,12 +45,14 @@ func ExampleFile() {
 		Doc: echorpc.File{Name: "notes.txt", Type: "text/plain", Body: strings.NewReader("one two three")}}, &answer)
 	fmt.Println(answer, err)
 
-	f, err := client.Download(ctx, "greeting", "ann", 1<<10)
+	client.MaxReplyBytes = 1 << 10
+	var f echorpc.File
+	err = client.Call(ctx, "greeting", "ann", &f)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	body, _ := f.Open() // the reply's body, bounded by the limit given
+	body, _ := f.Open() // the reply's body, bounded by MaxReplyBytes
 	defer body.Close()
 	b, err := io.ReadAll(body)
 	fmt.Printf("%s %s %q %v\n", f.Name, f.Type, b, err)
