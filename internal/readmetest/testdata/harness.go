@@ -24,8 +24,8 @@ import (
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcotel"
-	"github.com/echo-rpc/wrpc/echorpc/echorpctest"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcprom"
+	"github.com/echo-rpc/wrpc/echorpc/echorpctest"
 	"github.com/go-playground/validator/v10"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
