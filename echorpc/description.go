@@ -1,6 +1,7 @@
 package echorpc
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	stdjson "encoding/json"
@@ -42,12 +43,15 @@ func (rpc *RPC) currentDescription() *description {
 		return d
 	}
 	m := describe.NewManifest(rpc.describe(nil, true), rpc.path)
-	b, err := stdjson.MarshalIndent(m, "", "  ")
-	if err != nil { // the manifest is plain data: this cannot happen
+	var b bytes.Buffer
+	enc := stdjson.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // a snapshot read in review: <, > and & as they are
+	if err := enc.Encode(m); err != nil { // the manifest is plain data: this cannot happen
 		panic("echorpc: encoding the description: " + err.Error())
 	}
-	sum := sha256.Sum256(b)
-	d := &description{funcs: funcs, json: append(b, '\n'), hash: base64.RawURLEncoding.EncodeToString(sum[:12])}
+	sum := sha256.Sum256(b.Bytes())
+	d := &description{funcs: funcs, json: b.Bytes(), hash: base64.RawURLEncoding.EncodeToString(sum[:12])}
 	rpc.desc.Store(d)
 	return d
 }
