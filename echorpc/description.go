@@ -46,7 +46,7 @@ func (rpc *RPC) currentDescription() *description {
 	var b bytes.Buffer
 	enc := stdjson.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // a snapshot read in review: <, > and & as they are
+	enc.SetEscapeHTML(false)              // a snapshot read in review: <, > and & as they are
 	if err := enc.Encode(m); err != nil { // the manifest is plain data: this cannot happen
 		panic("echorpc: encoding the description: " + err.Error())
 	}
