@@ -38,6 +38,8 @@ const (
 // The script and the ES module hold the same client, GET for queries
 // included; the script is held to a size budget (see build_test.go). The
 // TanStack Query helpers are a module of their own, not in the script.
+// Files (uploads, downloads) are in the ES module; the script loads them
+// from the instance, files.mjs, on its first call with a file.
 var targets = []struct {
 	entry, out string
 	format     api.Format
@@ -45,6 +47,7 @@ var targets = []struct {
 	{"jsclient/global.ts", "client.js", api.FormatIIFE},
 	{"jsclient/module.ts", "client.mjs", api.FormatESModule},
 	{"jsclient/query.ts", "query.mjs", api.FormatESModule},
+	{"jsclient/files.ts", "files.mjs", api.FormatESModule},
 }
 
 func main() {
