@@ -69,6 +69,7 @@ func TestBrowserAttachments(t *testing.T) {
 			between++
 		}
 	}
+	t.Logf("progress seen: %v", seen)
 	assert.GreaterOrEqual(t, between, 2, "progress seen on its way: %v", seen)
 	throttle(-1)
 	result := browsertest.Text(t, ctx, "#out-attach", func(s string) bool { return strings.HasPrefix(s, "ok:") || strings.HasPrefix(s, "error") })
