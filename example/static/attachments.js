@@ -124,10 +124,7 @@ form.addEventListener("submit", async (event) => {
 });
 select.addEventListener("change", refresh);
 
-try {
-  await loadClients();
-  await refresh();
-} catch (err) {
-  out("attach", "err", describe(err));
-}
-document.body.dataset.ready = "true";
+loadClients()
+  .then(refresh)
+  .catch((err) => out("attach", "err", describe(err)))
+  .finally(() => { document.body.dataset.ready = "true"; });
