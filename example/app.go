@@ -183,6 +183,8 @@ func NewApp(cfg Config) (_ *App, err error) {
 		echorpc.WithDoc("Reads without writing."))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
+	// /rpc/attachments keeps files for the clients, in the store (attachments.go).
+	mountAttachments(e, store, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
 
 	// The pages; each instance serves the browser client at its prefix
 	// (/rpc/tester/client.js and /rpc/tester/client.mjs).

@@ -109,6 +109,9 @@ func TestFleet(t *testing.T) {
 	r, _ = post(t, a.url+"/rpc/clients", "delete", id)
 	assert.Equal(t, msg("Client not found."), r.Message)
 
+	// A file uploaded through A is downloaded through B (attachments_test.go).
+	testFleetAttachments(t, a.url, b.url)
+
 	// A changes stream on B sees the writes made on A, in order: they
 	// travel over Redis pub/sub.
 	testFleetChanges(t, a.url, b.url)

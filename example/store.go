@@ -62,14 +62,16 @@ func OpenStore(dsn string) (*Store, error) {
 	if isPostgres(dsn) {
 		return openPostgres(dsn)
 	}
-	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serializes anyway
-	if _, err := db.Exec(sqliteSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("creating the schema in %s: %w", dsn, err)
+	for _, schema := range append([]string{sqliteSchema}, attachmentsSchema(false)...) {
+		if _, err := db.Exec(schema); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("creating the schema in %s: %w", dsn, err)
+		}
 	}
 	return &Store{db: db}, nil
 }
@@ -94,8 +96,10 @@ func openPostgres(dsn string) (*Store, error) {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7301)`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, postgresSchema); err != nil {
-			return err
+		for _, schema := range append([]string{postgresSchema}, attachmentsSchema(true)...) {
+			if _, err := tx.ExecContext(ctx, schema); err != nil {
+				return err
+			}
 		}
 		return tx.Commit()
 	}()
