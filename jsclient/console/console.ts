@@ -61,7 +61,7 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (k in el && typeof v !== "string") (el as any)[k] = v;
+    else if (k == "value" || (k in el && typeof v !== "string")) (el as any)[k] = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }
   for (const c of children) if (c !== undefined) el.append(c);
@@ -253,9 +253,16 @@ function control(s0: Schema, path: (string | number)[], label: string, required:
 
 /** Redraws the form from the data. */
 function rebuild(): void {
-  const fields = $("fields");
-  fields.replaceChildren(current ? control(current.input, [], "data", true) : "");
+  $("fields").replaceChildren(form());
   edited();
+}
+
+/** The form of the shown function's input; an untyped input has the raw editor only. */
+function form(): HTMLElement | string {
+  if (!current) return "";
+  const s = resolve(current.input);
+  if (!s.type && !s.enum) return h("p", { class: "muted" }, "The input is untyped (any JSON value): edit it in the raw editor.");
+  return control(current.input, [], "data", true);
 }
 
 /** Lists the functions, marking the one shown. */
@@ -330,7 +337,7 @@ function rawEdited(): void {
   try {
     value = raw.value.trim() === "" ? undefined : JSON.parse(raw.value);
     raw.removeAttribute("aria-invalid");
-    $("fields").replaceChildren(control(current!.input, [], "data", true));
+    $("fields").replaceChildren(form());
   } catch {
     raw.setAttribute("aria-invalid", "true");
   }
