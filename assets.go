@@ -8,7 +8,7 @@ import "embed"
 
 //go:generate go run ./build
 
-//go:embed build/dist/client.js build/dist/client.js.map build/dist/client.mjs build/dist/client.mjs.map build/dist/query.mjs build/dist/query.mjs.map build/dist/files.mjs build/dist/files.mjs.map
+//go:embed build/dist/client.js build/dist/client.js.map build/dist/client.mjs build/dist/client.mjs.map build/dist/query.mjs build/dist/query.mjs.map build/dist/files.mjs build/dist/files.mjs.map build/dist/console.js build/dist/console.js.map build/dist/console.css
 var dist embed.FS
 
 // ClientFiles are the names of the embedded client files: the script-tag
@@ -23,3 +23,8 @@ func ClientFile(name string) ([]byte, bool) {
 	b, err := dist.ReadFile("build/dist/" + name)
 	return b, err == nil
 }
+
+// ConsoleFiles are the names of the embedded console's files (see
+// echorpc.Config.Console): its script, an ES module that imports the
+// instance's client.mjs, its source map, and its style sheet.
+var ConsoleFiles = []string{"console.js", "console.js.map", "console.css"}

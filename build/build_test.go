@@ -18,8 +18,8 @@ func TestBundleIsFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 2*len(targets) {
-		t.Fatalf("built %d files, want each target's and its map", len(files))
+	if len(files) != 11 {
+		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs, files.mjs, console.js, their maps and console.css", len(files))
 	}
 	if stale := compare(filepath.Join("..", outDir), outDir, files); len(stale) > 0 {
 		t.Fatalf("%v out of date: run go generate ./... and commit build/dist", stale)
@@ -267,5 +267,30 @@ func copyTree(t *testing.T, from, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The console (echorpc.Config.Console) stays within 8 KiB gzipped, its
+// script and style sheet together: a page a developer opens, not one every
+// visitor loads, but still one that opens at once on a phone. Its script
+// imports the instance's client.mjs (kept external), never a copy of it.
+func TestConsoleSize(t *testing.T) {
+	const budget = 8192
+	total := 0
+	for _, name := range []string{"console.js", "console.css"} {
+		b, err := os.ReadFile(filepath.Join("..", outDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := gzipped(b)
+		t.Logf("%s: %d bytes, %d gzipped", name, len(b), size)
+		total += size
+		if name == "console.js" && (!strings.HasPrefix(string(b), `import{`) || !strings.Contains(string(b), `from"./client.mjs"`) || strings.Contains(string(b), "Last-Event-ID")) {
+			t.Errorf("console.js does not import ./client.mjs, or bundles a copy of the client")
+		}
+	}
+	t.Logf("the console: %d bytes gzipped (budget %d)", total, budget)
+	if total > budget {
+		t.Fatalf("the console is %d bytes gzipped, over the %d-byte budget", total, budget)
 	}
 }

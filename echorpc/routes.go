@@ -15,6 +15,7 @@ import (
 //	GET     Prefix/<name>           a query's URL (queryEdge), HEAD too
 //	GET     Prefix/client.js, ...   the browser client's files, HEAD too
 //	GET     Prefix/manifest.json, client.d.ts, openapi.json   descriptions, HEAD too
+//	GET     Prefix/console, console.js, ...   the console, with Console only (console.go)
 //
 // Every one answers OPTIONS with 204 and an Allow header, and any method it
 // does not take with a 405 envelope whose Allow lists exactly the methods
@@ -47,6 +48,10 @@ func (rpc *RPC) mount(r Router, prefix string) {
 			h = rpc.describeOff
 		}
 		rpc.file(r, prefix+name, h)
+	}
+
+	if rpc.config.Console {
+		rpc.mountConsole(r, prefix)
 	}
 
 	byName := prefix + "/:function"

@@ -130,6 +130,23 @@ type Config struct {
 	// Optional. Default false.
 	ManifestListAll bool
 
+	// Console serves a page at GET Prefix/console to explore and call the
+	// functions: it lists those the caller may call (read from
+	// Prefix/manifest.json, so it needs Manifest), with their docs and
+	// types, renders a form from each input's schema beside a raw JSON
+	// editor, calls the function as the browser client does (GET for
+	// queries, a live view for streams), shows the envelope, the status,
+	// the timing and the field errors at their fields, and copies the call
+	// as curl, fetch and Go. Its script and style are embedded and served
+	// at Prefix/console.js and Prefix/console.css, from the app's origin:
+	// no CDN, no inline script or style, so a strict Content-Security-Policy
+	// allows it. The page calls with the visitor's cookies and shows only
+	// what the manifest already shows them. With Console set, a function
+	// named "console" panics at registration, and so does Console without
+	// Manifest.
+	// Optional. Default false: no route, nothing loaded.
+	Console bool
+
 	// MaxBatch turns batching on: a JSON array of up to MaxBatch requests in
 	// one POST is answered with an array of envelopes in the same order, each
 	// call checked under its own function's rules, and each envelope with a
@@ -271,6 +288,9 @@ func New(r Router, config Config) *RPC {
 		warnf(r, "echorpc: %s: InsecureSkipOriginCheck is set: any web page can make its visitors' browsers call these functions with their cookies", pathOf(config.Prefix))
 	}
 
+	if config.Console && !config.Manifest {
+		panic(fmt.Sprintf("echorpc: %s: Console needs Manifest: the console reads manifest.json", pathOf(config.Prefix)))
+	}
 	rpc.mount(r, config.Prefix)
 	if config.Functions != nil {
 		rpc.Functions(config.Functions)
@@ -313,6 +333,9 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 	for name, h := range funcs {
 		if name == "" {
 			panic("echorpc: a function has an empty name")
+		}
+		if name == consoleName && rpc.config.Console {
+			panic(fmt.Sprintf("echorpc: function %q conflicts with the console at %s/console: rename it or turn Console off", name, rpc.path))
 		}
 		if _, dup := next[name]; dup {
 			panic(fmt.Sprintf("echorpc: function %q is registered twice", name))

@@ -130,7 +130,7 @@ func NewApp(cfg Config) (_ *App, err error) {
 	e.Use(session.Middleware(sessionStore))
 
 	// /rpc/tester: open functions, and one guarded by the session, one by the host.
-	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, MaxBatch: 20, Interceptors: cfg.Interceptors})
+	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, Console: true, MaxBatch: 20, Interceptors: cfg.Interceptors})
 	tester.Functions(echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers), "add_string": echorpc.RawFunc(addString)}, echorpc.Query(0),
 		echorpc.WithDoc("Open to everyone. Free of side effects."))
 	tester.Functions(echorpc.Funcs{"countdown": echorpc.Stream(countdown)}, echorpc.WithInterceptors(checkCountdown),
@@ -176,7 +176,7 @@ func NewApp(cfg Config) (_ *App, err error) {
 	echorpc.New(e.Group("/rpc/empty"), echorpc.Config{Interceptors: cfg.Interceptors})
 	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
-		Name:         "ClientsAPI", Manifest: true, HostAuth: hosts.Served,
+		Name:         "ClientsAPI", Manifest: true, Console: true, HostAuth: hosts.Served,
 		Functions: clientFuncs(store, changes, cfg.BeforeCreate),
 	})
 	clients.Functions(clientQueries(store), echorpc.Query(0),

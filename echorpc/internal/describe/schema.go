@@ -16,7 +16,11 @@ type Schema struct {
 	Type                 string             `json:"type,omitempty"`
 	Format               string             `json:"format,omitempty"`
 	ContentEncoding      string             `json:"contentEncoding,omitempty"`
-	Minimum              *int               `json:"minimum,omitempty"`
+	Enum                 []any              `json:"enum,omitempty"`
+	Minimum              *float64           `json:"minimum,omitempty"`
+	Maximum              *float64           `json:"maximum,omitempty"`
+	MinLength            *int               `json:"minLength,omitempty"`
+	MaxLength            *int               `json:"maxLength,omitempty"`
 	Items                *Schema            `json:"items,omitempty"`
 	MinItems             *int               `json:"minItems,omitempty"`
 	MaxItems             *int               `json:"maxItems,omitempty"`
@@ -40,7 +44,7 @@ var (
 	durationType      = reflect.TypeFor[time.Duration]()
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-	zero              = 0
+	zero              = 0.0
 )
 
 // Refs to definitions: the manifest keeps them in $defs, an OpenAPI
@@ -219,7 +223,7 @@ func (g *generator) define(t reflect.Type) string {
 func (g *generator) object(t reflect.Type) *Schema {
 	s := &Schema{Type: "object", Properties: map[string]*Schema{}}
 	for _, f := range fields(t) {
-		s.Properties[f.name] = g.field(f.typ, f.quoted)
+		s.Properties[f.name] = constrain(g.field(f.typ, f.quoted), f.validate)
 		s.order = append(s.order, f.name)
 		if !f.optional {
 			s.Required = append(s.Required, f.name)
