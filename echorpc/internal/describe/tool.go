@@ -14,7 +14,7 @@ import (
 // [ToolDataKey], and the Wrapped flags say so. Each schema carries the
 // definitions it refers to in its own $defs.
 type ToolSchemas struct {
-	Input, Output                json.RawMessage
+	Input, Output               json.RawMessage
 	InputWrapped, OutputWrapped bool
 }
 
