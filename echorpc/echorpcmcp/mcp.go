@@ -33,8 +33,8 @@
 // would: the same load shedding, cross-origin check, rules, body limit,
 // interceptors (so metrics and traces see MCP calls), deadlines and field
 // errors, for the caller of the MCP request (its cookies, host and
-// address). A success answers the data as JSON text and as structured
-// content, after the envelope's message when it has one. Every failure,
+// address). A success answers the data as JSON text (then the envelope's
+// message, when it has one) and as structured content. Every failure,
 // a refusal included, is a tool error (isError), as MCP asks, so that the
 // agent can read it: its first text is the envelope's message, its second
 // the JSON of the status and the envelope's data, where field errors are

@@ -226,7 +226,7 @@ func TestGuardedCall(t *testing.T) {
 	res, err := connect(t, s, loggedIn(t, s)).CallTool(t.Context(), &mcp.CallToolParams{Name: "secret"})
 	require.NoError(t, err)
 	assert.False(t, res.IsError)
-	assert.Equal(t, "a secret\n\"42\"", text(res))
+	assert.Equal(t, "\"42\"\na secret", text(res))
 }
 
 func TestLoadShedding(t *testing.T) {

@@ -88,8 +88,9 @@ type envelope struct {
 	Data    jsontext.Value `json:"data"`
 }
 
-// result turns a call's answer into the tool's: the data as JSON text and
-// as structured content on success, a tool error otherwise.
+// result turns a call's answer into the tool's: on success the data as
+// JSON text (then the envelope's message, when it has one) and as
+// structured content; a tool error otherwise.
 func result(status int, body []byte, wrapped bool) *mcp.CallToolResult {
 	var env envelope
 	if err := json.Unmarshal(body, &env, json.RejectUnknownMembers(false)); err != nil {
@@ -102,11 +103,10 @@ func result(status int, body []byte, wrapped bool) *mcp.CallToolResult {
 	if !env.OK || status >= 300 {
 		return failure(status, env.Message, data)
 	}
-	var res mcp.CallToolResult
+	res := mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(data)}}}
 	if env.Message != "" {
 		res.Content = append(res.Content, &mcp.TextContent{Text: env.Message})
 	}
-	res.Content = append(res.Content, &mcp.TextContent{Text: string(data)})
 	if wrapped {
 		res.StructuredContent = map[string]jsontext.Value{describe.ToolDataKey: data}
 	} else {
