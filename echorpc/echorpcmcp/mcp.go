@@ -157,6 +157,11 @@ func (h *handler) serve(c echo.Context) error {
 // JSON-RPC error with no id, as MCP's transport allows.
 var crossOriginRefusal = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Forbidden: the request came from another origin."}}`)
 
+// toolsOnly is what the server offers: tools, even when the caller may
+// call none, and no list-changed notifications (a stateless server sends
+// none; the list changes with the caller's session, asked anew).
+var toolsOnly = &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
+
 // server is the MCP server of one request: its tools are the functions its
 // caller may call.
 func (h *handler) server(r *http.Request) *mcp.Server {
@@ -168,7 +173,7 @@ func (h *handler) server(r *http.Request) *mcp.Server {
 		return x.server
 	}
 	x.server = mcp.NewServer(&mcp.Implementation{Name: h.config.Name, Version: h.config.Version},
-		&mcp.ServerOptions{Instructions: h.config.Instructions, Logger: h.config.Logger, HasTools: true})
+		&mcp.ServerOptions{Instructions: h.config.Instructions, Logger: h.config.Logger, Capabilities: toolsOnly})
 	in := h.rpc.Describe(x.c)
 	for i := range in.Functions {
 		f := &in.Functions[i]

@@ -21,9 +21,9 @@ type tool struct {
 
 // toolKey is what a tool's declaration is made from.
 type toolKey struct {
-	name, doc                string
-	in, out                  reflect.Type
-	query, idempotent, files bool
+	name, doc         string
+	in, out           reflect.Type
+	query, idempotent bool
 }
 
 // toolCache keeps the tools made, so that a request does not build its
