@@ -65,6 +65,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/echo-rpc/wrpc/echorpc/internal/adapter"
@@ -103,6 +106,9 @@ type handler struct {
 	config Config
 	sdk    *mcp.StreamableHTTPHandler
 	tools  toolCache
+	// servers are the servers made, by the names of their tools.
+	servers sync.Map // string → *mcp.Server
+	kept    atomic.Int64
 }
 
 // NewHandler returns the Echo handler of an MCP endpoint that serves rpc's
@@ -163,7 +169,9 @@ var crossOriginRefusal = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-326
 var toolsOnly = &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
 
 // server is the MCP server of one request: its tools are the functions its
-// caller may call.
+// caller may call. Callers who may call the same functions share one
+// server (the SDK checks each tool's schemas as it is added, which costs
+// more than a call), kept for up to maxServers sets of functions.
 func (h *handler) server(r *http.Request) *mcp.Server {
 	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	if x == nil {
@@ -172,16 +180,37 @@ func (h *handler) server(r *http.Request) *mcp.Server {
 	if x.server != nil {
 		return x.server
 	}
-	x.server = mcp.NewServer(&mcp.Implementation{Name: h.config.Name, Version: h.config.Version},
-		&mcp.ServerOptions{Instructions: h.config.Instructions, Logger: h.config.Logger, Capabilities: toolsOnly})
 	in := h.rpc.Describe(x.c)
+	var key strings.Builder
+	tools := make([]*tool, 0, len(in.Functions))
 	for i := range in.Functions {
 		f := &in.Functions[i]
 		if f.Stream || f.Files || f.Download {
 			continue
 		}
-		t := h.tools.get(f, in.FileType)
-		x.server.AddTool(t.tool, h.call(t))
+		tools = append(tools, h.tools.get(f, in.FileType))
+		key.WriteString(f.Name)
+		key.WriteByte(0)
 	}
-	return x.server
+	if s, ok := h.servers.Load(key.String()); ok {
+		x.server = s.(*mcp.Server)
+		return x.server
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: h.config.Name, Version: h.config.Version},
+		&mcp.ServerOptions{Instructions: h.config.Instructions, Logger: h.config.Logger, Capabilities: toolsOnly})
+	for _, t := range tools {
+		s.AddTool(t.tool, h.call(t))
+	}
+	if h.kept.Add(1) <= maxServers {
+		if actual, loaded := h.servers.LoadOrStore(key.String(), s); loaded {
+			h.kept.Add(-1)
+			s = actual.(*mcp.Server)
+		}
+	}
+	x.server = s
+	return s
 }
+
+// maxServers bounds the servers a handler keeps, one per set of functions
+// that callers may call; past it, a server is made for each request.
+const maxServers = 64
