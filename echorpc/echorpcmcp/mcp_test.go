@@ -3,10 +3,12 @@ package echorpcmcp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -283,5 +285,35 @@ func TestCrossOriginRefused(t *testing.T) {
 				assert.Equal(t, "Forbidden: the request came from another origin.", rpcErr.Error.Message)
 			}
 		})
+	}
+}
+
+// A function registered after the handler was made is a tool at once, and
+// callers of the same functions, calling at once, share a server safely.
+func TestLateFunctionsAndConcurrentCallers(t *testing.T) {
+	e := echo.New()
+	rpc := echorpc.New(e.Group("/rpc"), echorpc.Config{})
+	rpc.Functions(echorpc.Funcs{"one": echorpc.Func(func(c echo.Context, in []int) (int, error) { return len(in), nil })})
+	e.Any("/mcp", echorpcmcp.NewHandler(rpc, echorpcmcp.Config{}))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	s := &server{Server: srv}
+	assert.Equal(t, []string{"one"}, toolNames(t, connect(t, s, nil)))
+	rpc.Functions(echorpc.Funcs{"two": echorpc.Func(func(c echo.Context, in []int) (int, error) { return 2 * len(in), nil })})
+	assert.Equal(t, []string{"one", "two"}, toolNames(t, connect(t, s, nil)))
+
+	cs := connect(t, s, nil)
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "two", Arguments: map[string]any{"data": make([]int, i)}})
+			if err == nil && text(res) != strconv.Itoa(2*i) {
+				err = fmt.Errorf("call %d: %s", i, text(res))
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		assert.NoError(t, <-errs)
 	}
 }
