@@ -68,6 +68,7 @@ func (rpc *RPC) serve(e *edge) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		x := rpc.newExchange(c)
 		defer x.free()
+		rpc.tellSkew(c)
 		if !rpc.inFlight.take(rpc.config.MaxInFlight) {
 			return x.refuse(errOverloaded)
 		}
