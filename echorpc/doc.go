@@ -141,6 +141,7 @@
 //	interceptors seeing calls and refusals      Interceptor, Call, Result.Class
 //	Prometheus metrics                          package echorpcprom
 //	OpenTelemetry tracing                       package echorpcotel
+//	functions as tools for AI agents (MCP)      package echorpcmcp
 //	one deadline per request, from the caller   Wrpc-Timeout-Ms, Config.Timeout, Config.MaxCallerTimeout
 //	retries of idempotent functions only        Idempotent, Client, Retry
 //	batching (items carry a fifth key, status)  Config.MaxBatch

@@ -7,6 +7,7 @@ import (
 	"log"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/echorpcmcp"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
@@ -185,6 +186,11 @@ func NewApp(cfg Config) (_ *App, err error) {
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
 	// /rpc/attachments keeps files for the clients, in the store (attachments.go).
 	mountAttachments(e, store, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
+
+	// MCP: agents call the tester's and the clients' functions as tools,
+	// those their caller's session and host may call (see echorpcmcp).
+	e.Any("/mcp/tester", echorpcmcp.NewHandler(tester, echorpcmcp.Config{}))
+	e.Any("/mcp/clients", echorpcmcp.NewHandler(clients, echorpcmcp.Config{}))
 
 	// The pages; each instance serves the browser client at its prefix
 	// (/rpc/tester/client.js and /rpc/tester/client.mjs).

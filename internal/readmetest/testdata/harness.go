@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/echorpcmcp"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcotel"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcprom"
 	"github.com/echo-rpc/wrpc/echorpc/echorpctest"
@@ -31,6 +32,7 @@ import (
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
