@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -124,23 +125,45 @@ func TestBatchRunsItemsAtOnce(t *testing.T) {
 			`{"weerpc":1.1,"ok":true,"message":null,"data":40,"status":200}]`, rec.Body.String())
 	})
 
+	// The caller releases the items one by one, last to first, and reads
+	// each one's event before it releases the next: each comes as soon as
+	// it is done, flushed, tagged with its index.
 	t.Run("streamed-as-done", func(t *testing.T) {
-		rec := postBatch(newServer(), batchOf("chain", n), "text/event-stream", nil)
-		require.Equal(t, http.StatusOK, rec.Code)
-		assert.Equal(t, "text/event-stream", rec.Header().Get("Content-Type"))
-		assert.Equal(t, "no", rec.Header().Get("X-Accel-Buffering"))
-		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
-		assert.True(t, strings.HasPrefix(rec.Body.String(),
-			"event: item\ndata: {\"weerpc\":1.1,\"ok\":true,\"message\":null,\"data\":40,\"status\":200,\"index\":4}\n\n"), rec.Body.String())
-		events := readBatchEvents(t, rec.Body.String())
-		require.Len(t, events, n)
-		for k, ev := range events {
-			i := n - 1 - k // last to first
-			assert.Equal(t, "item", ev.Event)
-			assert.Equal(t, i, ev.Index)
-			assert.Equal(t, float64(i*10), ev.Env["data"])
-			assert.Equal(t, float64(200), ev.Env["status"])
+		release := make([]chan struct{}, n)
+		for i := range release {
+			release[i] = make(chan struct{})
 		}
+		e := echo.New()
+		e.Logger.SetOutput(testWriter{t})
+		echorpc.New(e, echorpc.Config{Prefix: "/rpc", MaxBatch: 10}).Functions(echorpc.Funcs{
+			"hold": echorpc.Func(func(c echo.Context, i int) (int, error) {
+				<-release[i]
+				return i * 10, nil
+			}),
+		})
+		srv := httptest.NewServer(e)
+		defer srv.Close()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/rpc", strings.NewReader(batchOf("hold", n)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+		assert.Equal(t, "no", res.Header.Get("X-Accel-Buffering"))
+		assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+		lines := bufio.NewReader(res.Body)
+		for i := n - 1; i >= 0; i-- {
+			close(release[i])
+			event, _ := lines.ReadString('\n')
+			data, _ := lines.ReadString('\n')
+			blank, _ := lines.ReadString('\n')
+			assert.Equal(t, "event: item\n", event)
+			assert.Equal(t, fmt.Sprintf("data: {\"weerpc\":1.1,\"ok\":true,\"message\":null,\"data\":%d,\"status\":200,\"index\":%d}\n", i*10, i), data)
+			assert.Equal(t, "\n", blank)
+		}
+		_, err = lines.ReadByte()
+		assert.Equal(t, io.EOF, err, "the response ends after the last item")
 	})
 }
 
@@ -446,7 +469,8 @@ func TestClientBatch(t *testing.T) {
 			assert.Equal(t, json.RawMessage(fmt.Sprint(i*10)), res.Data)
 			order = append(order, i)
 		}
-		assert.Equal(t, []int{3, 2, 1, 0}, order)
+		assert.ElementsMatch(t, []int{0, 1, 2, 3}, order, "each index once")
+		assert.Equal(t, 3, order[0], "the first to finish came first")
 	})
 
 	t.Run("item-failure", func(t *testing.T) {
