@@ -88,6 +88,19 @@
 // problem: {"errors": [{"path": "items.2.qty", "rule": "min", "param": "1",
 // "message": "must be at least 1"}]}.
 //
+// A batch is a JSON array of requests (Config.MaxBatch), answered by an
+// array of envelopes in its order, each with a fifth key, "status". Its
+// items run at once; with Accept: text/event-stream each item's envelope
+// comes instead as soon as it is done, as an "item" server-sent event with
+// a sixth key, "index", its place in the batch:
+//
+//	event: item
+//	data: {"weerpc":1.1,"ok":true,"message":null,"data":3,"status":200,"index":1}
+//
+// The array carries the headers and cookies the items set; a streamed
+// batch cannot, so an item that sets one is answered 406 ("call it
+// alone"), and logged.
+//
 // # Statuses
 //
 //	failure                                        status  message
@@ -144,7 +157,8 @@
 //	functions as tools for AI agents (MCP)      package echorpcmcp
 //	one deadline per request, from the caller   Wrpc-Timeout-Ms, Config.Timeout, Config.MaxCallerTimeout
 //	retries of idempotent functions only        Idempotent, Client, Retry
-//	batching (items carry a fifth key, status)  Config.MaxBatch
+//	batching (items carry a fifth key, status)  Config.MaxBatch, Config.BatchConcurrency
+//	streamed batches (each item as it is done)  Accept: text/event-stream, Client.Batch
 //	load shedding                               Config.MaxInFlight
 //	every function at its own URL (REST)        POST Prefix/<name>
 //	cacheable GET for side-effect-free calls    Query (ETag, Cache-Control)

@@ -152,8 +152,23 @@ type Config struct {
 	// call checked under its own function's rules, and each envelope with a
 	// fifth key, "status", its HTTP status. A longer array is refused whole
 	// with 413. With batching off, an array is a 400 like any non-object.
+	//
+	// A batch's items run at once (up to BatchConcurrency), each on its own
+	// echo.Context and under the request's one deadline. A caller that
+	// sends Accept: text/event-stream gets each item's envelope as soon as
+	// that item is done, as a server-sent event tagged with its index
+	// ("index"), instead of the array; an item of such a streamed batch
+	// whose function sets a header or cookie (a login) is answered 406 and
+	// logged, for its headers cannot follow the stream's: call it alone.
+	// In the array, the headers and cookies the items set go with it.
 	// Optional. Default 0 (off).
 	MaxBatch int
+
+	// BatchConcurrency bounds the items of one batch that run at once; the
+	// others wait their turn, under the same deadline. Each item that runs
+	// counts against MaxInFlight (see there); 1 runs them one after another.
+	// Optional. Default 8.
+	BatchConcurrency int
 
 	// MaxCallerTimeout is the longest deadline a caller may ask for with the
 	// Wrpc-Timeout-Ms header, in whole milliseconds; a longer one is cut to
@@ -192,10 +207,13 @@ type Config struct {
 	// page can call an older server.
 	RefuseUnknownFields bool
 
-	// MaxInFlight bounds the requests that the instance runs at once (a
-	// batch counts as one). A request over it is answered at once, without
-	// running, with 503 "Server is busy: try again later." and
-	// Retry-After: 1, which both clients honour.
+	// MaxInFlight bounds the requests that the instance runs at once. A
+	// request over it is answered at once, without running, with 503
+	// "Server is busy: try again later." and Retry-After: 1, which both
+	// clients honour. A batch counts each of its items that runs at once:
+	// it is admitted on one slot, and takes one more for each further item
+	// it runs at once (up to BatchConcurrency) while slots are free when it
+	// starts; with none free, its items take turns on its one slot.
 	// Optional. Default 0 (no bound).
 	MaxInFlight int
 
@@ -217,6 +235,7 @@ var DefaultConfig = Config{
 	SessionName:        "session",
 	BodyLimit:          1 << 20,
 	MaxDepth:           64,
+	BatchConcurrency:   8,
 	StreamPing:         15 * time.Second,
 	StreamWriteTimeout: 10 * time.Second,
 }
@@ -262,6 +281,9 @@ func New(r Router, config Config) *RPC {
 	}
 	if config.MaxDepth <= 0 {
 		config.MaxDepth = DefaultConfig.MaxDepth
+	}
+	if config.BatchConcurrency <= 0 {
+		config.BatchConcurrency = DefaultConfig.BatchConcurrency
 	}
 	if config.StreamPing == 0 {
 		config.StreamPing = DefaultConfig.StreamPing

@@ -109,16 +109,17 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 // One server-sent event with data: its type ("end", "error", or none for
 // an item), its id, and its data (one line, as echorpc writes it).
-interface ServerEvent {
+export interface ServerEvent {
   event: string | undefined;
   id: string | undefined;
   data: string;
 }
 
-// events reads the server-sent events of response's body: lines of
-// "field: value", each event ended by an empty line. Events without data
-// (pings are comments, ": ping") are skipped.
-async function* events(response: Response): AsyncGenerator<ServerEvent> {
+// events reads the server-sent events of response's body (a stream's, or
+// a streamed batch's: see batch.ts): lines of "field: value", each event
+// ended by an empty line. Events without data (pings are comments,
+// ": ping") are skipped.
+export async function* events(response: Response): AsyncGenerator<ServerEvent> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let pending = ""; // the text after the last line break
   let fields: Record<string, string | undefined> = {};

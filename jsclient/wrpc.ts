@@ -222,7 +222,7 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
   const base: CallOptions = { ...callDefaults, endpoint };
   // batching is an add-on (see addons.ts); batch.max defaults to 10
   const maxBatch = (batch !== true && batch && batch.max) || 10;
-  const batches: Batcher | undefined = batch && addOns.batcher ? addOns.batcher((body) => post(endpoint, body, base), maxBatch) : undefined;
+  const batches: Batcher | undefined = batch && addOns.batcher ? addOns.batcher(endpoint, base, maxBatch) : undefined;
   const functions: Record<string, Manifest["functions"][number]> = {};
 
   async function readManifest(): Promise<void> {

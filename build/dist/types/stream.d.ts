@@ -27,3 +27,9 @@ import { type StreamOptions } from "./wrpc.js";
  * AbortSignal.any (Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+).
  */
 export declare function stream<T = any>(fn: string, data?: unknown, options?: StreamOptions): AsyncGenerator<T, void, undefined>;
+export interface ServerEvent {
+    event: string | undefined;
+    id: string | undefined;
+    data: string;
+}
+export declare function events(response: Response): AsyncGenerator<ServerEvent>;
