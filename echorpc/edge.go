@@ -60,6 +60,7 @@ func decodeBatch(x *exchange, body []byte) ([]item, writer, *Error) {
 		return nil, nil, failure
 	}
 	items := make([]item, len(raws))
+	x.batch = true
 	for i, raw := range raws {
 		req, failure := parseRequest(raw, x.rpc.config.MaxDepth-1)
 		if failure != nil {

@@ -46,6 +46,7 @@ type exchange struct {
 	asked    time.Duration
 	askedBad bool
 	one      [1]item // the items of a request that carries one call
+	batch    bool    // the request is a batch (an array of calls)
 	// parts is a multipart request's body (see multipart.go), files the
 	// files it brought, removed when the exchange is freed.
 	parts *partReader
