@@ -48,11 +48,11 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 
 // record is a key's value in Redis.
 type record struct {
-	Token       string               `json:"t"`
-	Fingerprint string               `json:"f"`
-	Done        bool                 `json:"d,omitzero"`
-	LeaseEnds   int64                `json:"l,omitzero"` // Unix ms
-	Outcome     idempotency.Outcome  `json:"o,omitzero"`
+	Token       string              `json:"t"`
+	Fingerprint string              `json:"f"`
+	Done        bool                `json:"d,omitzero"`
+	LeaseEnds   int64               `json:"l,omitzero"` // Unix ms
+	Outcome     idempotency.Outcome `json:"o,omitzero"`
 }
 
 // Begin implements idempotency.Store: SET NX PX takes the lease; when the
