@@ -245,6 +245,7 @@ type RPC struct {
 
 	mu    sync.Mutex                           // serializes writers of funcs
 	funcs atomic.Pointer[map[string]*function] // copied on write; read lock-free
+	desc  atomic.Pointer[description]          // the registry's, made when asked for
 	// maxFilesBody is the largest FileLimits.MaxBody of a function.
 	maxFilesBody atomic.Int64
 }

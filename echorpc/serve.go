@@ -69,6 +69,7 @@ func (rpc *RPC) serve(e *edge) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		x := rpc.newExchange(c)
 		defer x.free()
+		rpc.tellSkew(c)
 		if !rpc.inFlight.take(rpc.config.MaxInFlight) {
 			return x.refuse(errOverloaded)
 		}
