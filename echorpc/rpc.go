@@ -10,6 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/gommon/log"
+
+	"github.com/echo-rpc/wrpc/echorpc/idempotency"
 )
 
 // Router is where an instance registers its routes. Both *echo.Echo and
@@ -227,6 +229,30 @@ type Config struct {
 	// (see [FileLimits]); [WithFiles] sets them for some functions.
 	// Optional. Default: each zero field as FileLimits documents.
 	Files FileLimits
+
+	// IdempotencyStore keeps the outcomes of calls made with an
+	// Idempotency-Key header, for the functions that take keys (see
+	// [Idempotent]). A fleet of instances needs one they share, such as
+	// package idemredis's Redis store, so that a retry sent to another
+	// instance finds the outcome.
+	// Optional. Default idempotency.NewMemory(0, 0): in this instance's
+	// memory, at most 10,000 keys and 32 MiB.
+	IdempotencyStore idempotency.Store
+
+	// IdempotencyTTL is how long an outcome is kept, so how late a retry
+	// may come and still be answered with it.
+	// Optional. Default 24h.
+	IdempotencyTTL time.Duration
+
+	// IdempotencyCaller names the caller, for keys: an outcome is replayed
+	// only to a call of the same instance, function and caller, so a caller
+	// who learns another's key never gets that caller's answer. Return the
+	// user's or the account's id.
+	// Optional. Default: the value of the request's session cookie (the
+	// cookie named SessionName) and of its Authorization header. A session
+	// store that changes the cookie on every save (gorilla's CookieStore)
+	// makes a retry that follows a save a new call: set this then.
+	IdempotencyCaller func(c echo.Context) string
 }
 
 // DefaultConfig holds the defaults that [New] fills in.
@@ -238,6 +264,7 @@ var DefaultConfig = Config{
 	BatchConcurrency:   8,
 	StreamPing:         15 * time.Second,
 	StreamWriteTimeout: 10 * time.Second,
+	IdempotencyTTL:     24 * time.Hour,
 }
 
 // RPC is one weeRPC instance: one POST route and the functions it calls.
@@ -290,6 +317,12 @@ func New(r Router, config Config) *RPC {
 	}
 	if config.StreamWriteTimeout <= 0 {
 		config.StreamWriteTimeout = DefaultConfig.StreamWriteTimeout
+	}
+	if config.IdempotencyStore == nil {
+		config.IdempotencyStore = idempotency.NewMemory(0, 0)
+	}
+	if config.IdempotencyTTL <= 0 {
+		config.IdempotencyTTL = DefaultConfig.IdempotencyTTL
 	}
 	base := defaultFileLimits
 	base.MaxEnvelope = config.BodyLimit

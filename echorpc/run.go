@@ -40,13 +40,23 @@ func (x *exchange) run(c echo.Context, it *item) {
 		data = nullJSON
 	}
 	c.Set(FunctionKey, fn.nameValue)
-	it.res = x.call(c, fn, it.v, data, deadline, bounded)
-	if hidden := settle(&it.res); hidden != nil { // an interceptor's own answer
+	if fn.takesKeys() && x.runKeyed(c, it, data, deadline, bounded) { // idempotencykey.go
+		return
+	}
+	it.res = x.invoke(c, fn, it.v, data, deadline, bounded)
+}
+
+// invoke runs fn and returns its settled answer, its unexpected error
+// logged.
+func (x *exchange) invoke(c echo.Context, fn *function, v dialect, data []byte, deadline time.Time, bounded bool) Result {
+	res := x.call(c, fn, v, data, deadline, bounded)
+	if hidden := settle(&res); hidden != nil { // an interceptor's own answer
 		c.Logger().Errorf("echorpc: function %q: %v", fn.name, hidden)
 	}
-	if it.res.Err != nil {
-		logError(c, fn, &it.res)
+	if res.Err != nil {
+		logError(c, fn, &res)
 	}
+	return res
 }
 
 var nullJSON = []byte("null")
@@ -88,8 +98,12 @@ func (x *exchange) refusal(c echo.Context, fn *function, e *Error) Result {
 	return res
 }
 
-// refused is the innermost step of a refusal's interceptor chain.
+// refused is the innermost step of a refusal's interceptor chain, and of
+// a replay's (see idempotencykey.go).
 func refused(_ echo.Context, call Call) Result {
+	if call.replayed != nil {
+		return *call.replayed
+	}
 	e := call.refusal
 	if e == nil { // an interceptor made up its own Call
 		e = errInternal

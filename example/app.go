@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcmcp"
+	"github.com/echo-rpc/wrpc/echorpc/idempotency"
+	"github.com/echo-rpc/wrpc/echorpc/idempotency/idemredis"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
 )
 
 // Config is what the app is built from.
@@ -100,19 +104,36 @@ func NewApp(cfg Config) (_ *App, err error) {
 	}()
 	var sessionStore sessions.Store = cookieStore(keys)
 	closeSessions := func() error { return nil }
+	closeRedis := func() error { return nil }
 	changes := newChanges()
+	var idempotencyStore idempotency.Store // nil: in memory, for one instance
 	if cfg.Redis != "" {
 		rs, err := redisStore(cfg.Redis, keys)
 		if err != nil {
 			return nil, err
 		}
+		// create's outcomes are kept in the same Redis, so that a retry the
+		// load balancer sends to another instance finds them.
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			rs.Close()
+			return nil, err
+		}
+		rdb := redis.NewClient(opts)
+		idempotencyStore = idemredis.New(rdb, "")
+		defer func() {
+			if err != nil {
+				rdb.Close()
+			}
+		}()
+		closeRedis = rdb.Close
 		// The clients' changes travel over the same Redis, so that a
 		// changes stream on one instance sees the writes made on another.
 		if changes, err = redisChanges(cfg.Redis, rs.Pool, cfg.Log); err != nil {
 			rs.Close()
 			return nil, fmt.Errorf("subscribing to the changes in Redis: %w", err)
 		}
-		sessionStore, closeSessions = rs, func() error { return errors.Join(changes.Close(), rs.Close()) }
+		sessionStore, closeSessions = rs, func() error { return errors.Join(changes.Close(), rs.Close(), closeRedis()) }
 	}
 
 	e := echo.New()
@@ -178,8 +199,11 @@ func NewApp(cfg Config) (_ *App, err error) {
 	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
 		Name:         "ClientsAPI", Manifest: true, Console: true, HostAuth: hosts.Served,
-		Functions: clientFuncs(store, changes, cfg.BeforeCreate),
+		Functions:        clientFuncs(store, changes),
+		IdempotencyStore: idempotencyStore,
 	})
+	clients.Functions(createFunc(store, changes, cfg.BeforeCreate), echorpc.Idempotent(), echorpc.WithTimeout(createTimeout),
+		echorpc.WithDoc("Creates a client, once per Idempotency-Key (the clients send one and retry)."))
 	clients.Functions(clientQueries(store), echorpc.Query(0),
 		echorpc.WithDoc("Reads without writing."))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
@@ -204,6 +228,11 @@ func NewApp(cfg Config) (_ *App, err error) {
 	}
 	return &App{Echo: e, Tester: tester, Clients: clients, Hosts: hosts, store: store, changes: changes, closeSessions: closeSessions}, nil
 }
+
+// createTimeout bounds a create, and so how long a key's lease outlives an
+// instance that died running it: a retry meanwhile is answered 409 with
+// Retry-After.
+const createTimeout = 5 * time.Second
 
 // contentSecurityPolicy lets the pages load scripts, styles and the RPC
 // calls from the app only, and be framed only by the app's own pages.
