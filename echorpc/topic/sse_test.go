@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"strconv"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
