@@ -15,14 +15,14 @@ import (
 // redisServer is a redis-server the test runs in a temp dir, with its
 // append-only file.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	port int
 	cmd  *exec.Cmd
 }
 
 // startRedis starts redis-server (skipping the test without it).
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("no redis-server (Debian package redis-server)")

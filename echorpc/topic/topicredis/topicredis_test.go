@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func newEngine(t *testing.T, addr string) *topicredis.Engine {
+func newEngine(t testing.TB, addr string) *topicredis.Engine {
 	c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: time.Second, WriteTimeout: time.Second, DialTimeout: time.Second, MaxRetries: -1})
 	e := topicredis.New(topicredis.Config{Client: c, PublishTimeout: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() { e.Close(); c.Close() })
