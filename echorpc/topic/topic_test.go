@@ -155,3 +155,13 @@ func TestRingReadsAfterCursor(t *testing.T) {
 		t.Errorf("after Reset: %v, want ErrGap", err)
 	}
 }
+
+func TestServeDescribesItemsAsOut(t *testing.T) {
+	rpc := echorpc.New(echo.New(), echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
+		"notes": topic.Serve[struct{}, Note](topic.NewMemory(0), func(echo.Context, struct{}) (string, error) { return "t", nil }),
+	})
+	ts := rpc.TypeScript()
+	if !strings.Contains(ts, "Note") || strings.Contains(ts, "Encoded") {
+		t.Errorf("the items are not described as Note:\n%s", ts)
+	}
+}
