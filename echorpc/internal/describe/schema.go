@@ -97,6 +97,7 @@ func (g *generator) field(t reflect.Type, quoted bool) *Schema {
 	if t == nil {
 		return &Schema{}
 	}
+	t = describedAs(t)
 	if t == g.file && t != nil {
 		return &Schema{Type: "string", Format: binaryFormat}
 	}
@@ -244,4 +245,18 @@ func identifier(name string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "_")
+}
+
+// describer is a type that is sent as another type's JSON, already encoded
+// (topic.Encoded[T], say): it is described as that type.
+type describer interface{ DescribedAs() reflect.Type }
+
+// describedAs is the type t is described as: its DescribedAs, or t.
+func describedAs(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Struct && t.Implements(reflect.TypeFor[describer]()) {
+		if d := reflect.Zero(t).Interface().(describer).DescribedAs(); d != nil {
+			return d
+		}
+	}
+	return t
 }
