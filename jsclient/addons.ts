@@ -1,7 +1,7 @@
 // The parts of createClient's clients that live in modules of their own:
 // batching (batch.ts), the stream method (stream.ts), files (files.ts:
-// multipart uploads and the download method), and GET for queries
-// (geturl.ts). The builds'
+// multipart uploads and the download method), GET for queries (geturl.ts)
+// and idempotency keys (keys.ts). The builds'
 // entries (global.ts, module.ts) set them, so both builds hold both.
 // createClient does not import them, so that the plain-call core (wrpc,
 // call, createClient: single calls, with retries, the manifest and GET for
@@ -12,6 +12,7 @@
 import type { batcher } from "./batch.js";
 import type { download, upload } from "./files.js";
 import type { queryURL } from "./geturl.js";
+import type { keyCall } from "./keys.js";
 import type { stream } from "./stream.js";
 
 export const addOns: {
@@ -20,4 +21,5 @@ export const addOns: {
   upload?: typeof upload;
   download?: typeof download;
   queryURL?: typeof queryURL;
+  keyCall?: typeof keyCall;
 } = {};

@@ -7,15 +7,17 @@ import { addOns } from "./addons.js";
 import { batcher } from "./batch.js";
 import { download, save, upload } from "./lazyfiles.js";
 import { queryURL } from "./geturl.js";
+import { keyCall } from "./keys.js";
 import { stream } from "./stream.js";
 import { wrpc, call, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
 
-// clients made by createClient batch, stream, upload, download and GET queries
+// clients made by createClient batch, stream, upload, download, GET queries and keys
 addOns.batcher = batcher;
 addOns.stream = stream;
 addOns.upload = upload;
 addOns.download = download;
 addOns.queryURL = queryURL;
+addOns.keyCall = keyCall;
 
 const g: any = globalThis;
 const src: string | undefined = g.document?.currentScript?.src;

@@ -108,12 +108,12 @@ export function requestHeaders(options: CallOptions, json: boolean): Record<stri
 }
 
 /**
- * Returns the wait that a 429 or a 503 asks for in its Retry-After value
+ * Returns the wait that a 409, a 429 or a 503 asks for in its Retry-After value
  * (seconds, or an HTTP date), in ms; undefined when there is none, or when
  * it cannot be read or is past (then the backoff decides).
  */
 export function retryAfter(status: number, value: string | null): number | undefined {
-  if (!value || (status != 429 && status != 503)) return undefined;
+  if (!value || (status != 409 && status != 429 && status != 503)) return undefined;
   const seconds = Number(value);
   const ms = seconds >= 0 ? seconds * 1000 : Date.parse(value) - Date.now();
   return ms >= 0 ? ms : undefined;
@@ -137,8 +137,8 @@ export function anySignal(signal: AbortSignal | undefined, timeout: number | und
   return AbortSignal.any(signals.filter((s) => s !== undefined));
 }
 
-/** Statuses that say a request failed on the way, so that a try later may succeed (0: no reply came). */
-const transient = [0, 429, 502, 503, 504];
+/** Statuses that say a request failed on the way, so that a try later may succeed (0: no reply came; 409: a keyed call still running, see keys.ts). */
+const transient = [0, 409, 429, 502, 503, 504];
 
 /**
  * Returns how long to wait, in ms, before the next try after reply, or -1

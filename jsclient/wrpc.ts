@@ -185,7 +185,7 @@ export async function call<T = any>(fn: string, data?: unknown, options: CallOpt
 // What a client learns from the manifest: each function's flags, and the
 // server's batch limit (0: batching off).
 interface Manifest {
-  functions: { name: string; idempotent?: boolean; query?: boolean }[];
+  functions: { name: string; idempotent?: boolean; query?: boolean; stream?: boolean; download?: boolean }[];
   maxBatch?: number;
   hash?: string;
 }
@@ -250,7 +250,9 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
       const body = wrpc(fn, data, o.version);
       const url = o.endpoint || endpoint;
       const upload = addOns.upload?.(url, fn, data, o);
-      const alone = upload || options.batch === false || options.get || ownOptions.some((name) => options[name]);
+      // a keyed call (see keys.ts, an add-on) goes alone, its key on every try
+      const keyed = !upload && addOns.keyCall?.(o, functions[fn]);
+      const alone = upload || keyed || options.batch === false || options.get || ownOptions.some((name) => options[name]);
       if (batches && batches.max > 1 && !alone) return settle(fn, await retrying(() => batches.add(body), o));
       // GET for queries is an add-on (see addons.ts)
       const getURL = addOns.queryURL?.(url, fn, data, o, functions[fn]?.query);

@@ -313,6 +313,28 @@ describe("retries", () => {
     assert.equal(await api.call("read", "r", { headers: { "X-Call-Id": "read-1" } }), "r");
     assert.equal(await tries("read-1"), 3);
   });
+  test("a function that takes keys sends one Idempotency-Key, the same on every try, alone", async () => {
+    const api = createClient(`${base}/rpc/flaky`, { manifest: true, batch: true, retry: { base: 1, max: 5 } });
+    await api.ready;
+    const keys = [];
+    await withFetch(
+      (url, init, real) => (keys.push([init.headers["Idempotency-Key"], init.body]), real(url, init)),
+      async () => {
+        assert.equal(await api.call("read", "r", { headers: { "X-Call-Id": "keyed-1" } }), "r");
+        const h = { headers: { "X-Call-Id": "keyed-2" } };
+        assert.deepEqual(await Promise.all([api.call("read", "a", h), api.call("write", "b", h).then(() => "w", () => "w")]), ["a", "w"]);
+      },
+    );
+    assert.equal(await tries("keyed-1"), 3);
+    const first = keys.slice(0, 3).map(([key]) => key);
+    assert.match(first[0], /^"[0-9a-f]{32}"$/);
+    assert.deepEqual(first, [first[0], first[0], first[0]], "one key for every try of one call");
+    const later = keys.slice(3);
+    assert.ok(later.every(([, body]) => !body.startsWith("[")), "a keyed call is never batched");
+    const keyed = later.filter(([key]) => key);
+    assert.ok(keyed.length >= 1 && keyed.every(([key]) => key != first[0]), "another call, another key");
+    assert.ok(later.some(([key, body]) => !key && body.includes('"write"')), "a function that does not take keys gets none");
+  });
   test("any other function is sent once", async () => {
     const api = createClient(`${base}/rpc/flaky`, { manifest: true, retry: { base: 1, max: 5 } });
     await rejects(api.call("write", "w", { headers: { "X-Call-Id": "write-1" } }), { status: 503 });

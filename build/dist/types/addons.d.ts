@@ -1,6 +1,7 @@
 import type { batcher } from "./batch.js";
 import type { download, upload } from "./files.js";
 import type { queryURL } from "./geturl.js";
+import type { keyCall } from "./keys.js";
 import type { stream } from "./stream.js";
 export declare const addOns: {
     batcher?: typeof batcher;
@@ -8,4 +9,5 @@ export declare const addOns: {
     upload?: typeof upload;
     download?: typeof download;
     queryURL?: typeof queryURL;
+    keyCall?: typeof keyCall;
 };

@@ -50,7 +50,7 @@ export declare function send(url: string, method: "GET" | "POST", body: string |
  */
 export declare function requestHeaders(options: CallOptions, json: boolean): Record<string, string>;
 /**
- * Returns the wait that a 429 or a 503 asks for in its Retry-After value
+ * Returns the wait that a 409, a 429 or a 503 asks for in its Retry-After value
  * (seconds, or an HTTP date), in ms; undefined when there is none, or when
  * it cannot be read or is past (then the backoff decides).
  */
