@@ -18,8 +18,8 @@ func TestBundleIsFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 6 {
-		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs and their maps", len(files))
+	if len(files) != 8 {
+		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs, channel.mjs and their maps", len(files))
 	}
 	if stale := compare(filepath.Join("..", outDir), outDir, files); len(stale) > 0 {
 		t.Fatalf("%v out of date: run go generate ./... and commit build/dist", stale)

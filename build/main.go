@@ -37,7 +37,9 @@ const (
 //
 // The script and the ES module hold the same client, GET for queries
 // included; the script is held to a size budget (see build_test.go). The
-// TanStack Query helpers are a module of their own, not in the script.
+// TanStack Query helpers are a module of their own, not in the script. The
+// shared stream connection (channel.mjs) is a chunk that both load from the
+// instance on a page's first stream.
 var targets = []struct {
 	entry, out string
 	format     api.Format
@@ -45,6 +47,7 @@ var targets = []struct {
 	{"jsclient/global.ts", "client.js", api.FormatIIFE},
 	{"jsclient/module.ts", "client.mjs", api.FormatESModule},
 	{"jsclient/query.ts", "query.mjs", api.FormatESModule},
+	{"jsclient/channel.ts", "channel.mjs", api.FormatESModule},
 }
 
 func main() {

@@ -44,9 +44,10 @@ type Call struct {
 	// when the stream has ended, with Result.Items the number of items sent.
 	Stream bool
 
-	refusal *Error   // why a Rejected call was refused
-	dialect dialect  // the request's
-	files   *fileSet // a multipart call's files
+	refusal *Error         // why a Rejected call was refused
+	dialect dialect        // the request's
+	files   *fileSet       // a multipart call's files
+	frames  *channelStream // a stream's channel (channel.go)
 }
 
 // Result is what a call produced.

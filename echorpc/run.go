@@ -57,7 +57,7 @@ func (x *exchange) call(fn *function, v dialect, data []byte, deadline time.Time
 		x.c.SetRequest(r.WithContext(ctx))
 		defer x.c.SetRequest(r)
 	}
-	return fn.invoke(x.c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v, files: x.files})
+	return fn.invoke(x.c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v, files: x.files, frames: x.frames})
 }
 
 // logError logs a call's unexpected error by its kind, once.
