@@ -1,7 +1,8 @@
 # One command runs every test: make test
 # It installs what the tests need first: Go modules, the npm dev packages
 # (TypeScript, publint, arethetypeswrong), Debian's chromium for the browser
-# tests, and Debian's redis-server and postgresql for the example's fleet test.
+# tests, and Debian's redis-server, postgresql and haproxy for the example's
+# fleet test.
 
 FUZZTIME ?= 20s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -22,14 +23,16 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # The example's fleet test (example/fleet_test.go) runs two instances on
-# Redis and PostgreSQL; install Debian's servers when they are missing. The
-# test starts its own servers in temporary folders, so nothing is enabled.
+# Redis and PostgreSQL behind haproxy; install Debian's servers when they are
+# missing. The test starts its own servers in temporary folders, so nothing
+# is enabled.
 services:
 	@{ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; } && \
+	{ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; } && \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server postgresql >/dev/null; }
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server postgresql haproxy >/dev/null; }
 
 vet:
 	go vet ./...

@@ -18,8 +18,8 @@ func TestBundleIsFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 8 {
-		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs, channel.mjs and their maps", len(files))
+	if len(files) != 13 {
+		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs, files.mjs, channel.mjs, console.js, their maps and console.css", len(files))
 	}
 	if stale := compare(filepath.Join("..", outDir), outDir, files); len(stale) > 0 {
 		t.Fatalf("%v out of date: run go generate ./... and commit build/dist", stale)
@@ -93,8 +93,8 @@ func gzipped(b []byte) int {
 }
 
 // GET for queries, batching, streams and files are in both the ES module
-// and the script; the TanStack Query helpers are in neither, and import
-// nothing at run time.
+// and the script (which loads files from files.mjs); the TanStack Query
+// helpers are in neither, and import nothing at run time.
 func TestWhatEachBuildHolds(t *testing.T) {
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join("..", outDir, name))
@@ -103,13 +103,19 @@ func TestWhatEachBuildHolds(t *testing.T) {
 		}
 		return string(b)
 	}
-	script, module, query := read("client.js"), read("client.mjs"), read("query.mjs")
+	script, module, query, files := read("client.js"), read("client.mjs"), read("query.mjs"), read("files.mjs")
 	for name, js := range map[string]string{"client.js": script, "client.mjs": module} {
 		if !strings.Contains(js, `"data="`) || !strings.Contains(js, "maxUrl") {
 			t.Errorf("%s has no GET for queries", name)
 		}
 		if !strings.Contains(js, "maxBatch") || !strings.Contains(js, "Last-Event-ID") {
 			t.Errorf("%s lacks batching or streams", name)
+		}
+		if name == "client.js" {
+			js = files // the script loads files.mjs
+			if !strings.Contains(script, `"files.mjs"`) {
+				t.Errorf("client.js does not load files.mjs")
+			}
 		}
 		if !strings.Contains(js, "$file") || !strings.Contains(js, "XMLHttpRequest") || !strings.Contains(js, "Content-Disposition") {
 			t.Errorf("%s lacks uploads or downloads", name)
@@ -232,7 +238,7 @@ func keys(m map[string][]byte) []string {
 // and returns it.
 func copySources(t *testing.T) string {
 	root := t.TempDir()
-	for _, p := range []string{"jsclient", outDir, "tsconfig.json"} {
+	for _, p := range []string{"jsclient", outDir, "tsconfig.json", "package.json"} { // package.json: its sideEffects shape the bundles
 		copyTree(t, filepath.Join("..", p), filepath.Join(root, p))
 	}
 	return root
@@ -261,5 +267,30 @@ func copyTree(t *testing.T, from, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The console (echorpc.Config.Console) stays within 8 KiB gzipped, its
+// script and style sheet together: a page a developer opens, not one every
+// visitor loads, but still one that opens at once on a phone. Its script
+// imports the instance's client.mjs (kept external), never a copy of it.
+func TestConsoleSize(t *testing.T) {
+	const budget = 8192
+	total := 0
+	for _, name := range []string{"console.js", "console.css"} {
+		b, err := os.ReadFile(filepath.Join("..", outDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := gzipped(b)
+		t.Logf("%s: %d bytes, %d gzipped", name, len(b), size)
+		total += size
+		if name == "console.js" && (!strings.HasPrefix(string(b), `import{`) || !strings.Contains(string(b), `from"./client.mjs"`) || strings.Contains(string(b), "Last-Event-ID")) {
+			t.Errorf("console.js does not import ./client.mjs, or bundles a copy of the client")
+		}
+	}
+	t.Logf("the console: %d bytes gzipped (budget %d)", total, budget)
+	if total > budget {
+		t.Fatalf("the console is %d bytes gzipped, over the %d-byte budget", total, budget)
 	}
 }

@@ -37,17 +37,27 @@ const (
 //
 // The script and the ES module hold the same client, GET for queries
 // included; the script is held to a size budget (see build_test.go). The
-// TanStack Query helpers are a module of their own, not in the script. The
-// shared stream connection (channel.mjs) is a chunk that both load from the
+// TanStack Query helpers are a module of their own, not in the script.
+// Files (uploads, downloads) are in the ES module; the script loads them
+// from the instance, files.mjs, on its first call with a file. The shared
+// stream connection (channel.mjs) is a chunk that both load from the
 // instance on a page's first stream.
+//
+// The console (echorpc.Config.Console) is an ES module that imports the
+// instance's own client.mjs at run time (kept external, so the page loads
+// the client once, the one the instance serves), and its style sheet.
 var targets = []struct {
 	entry, out string
 	format     api.Format
+	external   []string
 }{
-	{"jsclient/global.ts", "client.js", api.FormatIIFE},
-	{"jsclient/module.ts", "client.mjs", api.FormatESModule},
-	{"jsclient/query.ts", "query.mjs", api.FormatESModule},
-	{"jsclient/channel.ts", "channel.mjs", api.FormatESModule},
+	{"jsclient/global.ts", "client.js", api.FormatIIFE, nil},
+	{"jsclient/module.ts", "client.mjs", api.FormatESModule, nil},
+	{"jsclient/query.ts", "query.mjs", api.FormatESModule, nil},
+	{"jsclient/files.ts", "files.mjs", api.FormatESModule, nil},
+	{"jsclient/channel.ts", "channel.mjs", api.FormatESModule, nil},
+	{"jsclient/console/console.ts", "console.js", api.FormatESModule, []string{"./client.mjs"}},
+	{"jsclient/console/console.css", "console.css", api.FormatDefault, nil},
 }
 
 func main() {
@@ -177,6 +187,12 @@ func bundle(root string) (map[string][]byte, error) {
 		o := buildOptions(abs, t.format)
 		o.EntryPoints = []string{t.entry}
 		o.Outfile = filepath.Join(outDir, t.out)
+		if t.external != nil {
+			o.Plugins = []api.Plugin{external(t.external)}
+		}
+		if strings.HasSuffix(t.out, ".css") {
+			o.Sourcemap = api.SourceMapNone
+		}
 		res := api.Build(o)
 		if msgs := append(res.Errors, res.Warnings...); len(msgs) > 0 {
 			text := api.FormatMessages(msgs, api.FormatMessagesOptions{Kind: api.ErrorMessage})
@@ -187,6 +203,21 @@ func bundle(root string) (map[string][]byte, error) {
 		}
 	}
 	return files, nil
+}
+
+// external leaves the imports of the given paths as they are written, to be
+// resolved by the browser next to the bundle.
+func external(paths []string) api.Plugin {
+	return api.Plugin{Name: "external", Setup: func(b api.PluginBuild) {
+		b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
+			for _, p := range paths {
+				if a.Path == p {
+					return api.OnResolveResult{Path: p, External: true}, nil
+				}
+			}
+			return api.OnResolveResult{}, nil
+		})
+	}}
 }
 
 // buildOptions are the esbuild options of every build, for the given

@@ -45,19 +45,26 @@ func (x *exchange) admit(e *edge) ([]byte, *Error) {
 	return readBody(x.c, x.rpc.config.BodyLimit)
 }
 
-// admitItem runs an item's own checks, once its function is known: the
-// function's rules, the caller's deadline header, the deadline itself and,
-// for a stream, that the caller asked for one.
-func (x *exchange) admitItem(it *item, deadline time.Time, bounded bool) *Error {
-	fn := it.fn
+// admitItems runs each item's own checks, once its function is known, on
+// the request's goroutine (a batch's items run at once only after): the
+// function's rules, the caller's deadline header and, for a stream, that
+// the caller asked for one. run checks the deadline itself when the item
+// starts. An item already refused, or that named no registered function,
+// keeps its refusal.
+func (x *exchange) admitItems(items []item) {
+	for i := range items {
+		if it := &items[i]; it.fn != nil && it.refused == nil {
+			it.refused = x.admitItem(it.fn)
+		}
+	}
+}
+
+func (x *exchange) admitItem(fn *function) *Error {
 	if failure := x.who.check(&fn.rules); failure != nil {
 		return failure
 	}
 	if x.askedBad {
 		return errTimeoutHeader
-	}
-	if bounded && !time.Now().Before(deadline) {
-		return errDeadline
 	}
 	if fn.stream && !acceptsEventStream(x.c.Request()) {
 		return errNotEventStream

@@ -205,7 +205,7 @@ func (ch *channel) receive(b []byte) bool {
 	ch.mu.Unlock()
 	if refused != nil {
 		x := ch.rpc.newExchange(ch.c)
-		res := x.refusal(nil, refused)
+		res := x.refusal(x.c, nil, refused)
 		x.free()
 		ch.reply(s, v11, &res)
 		return true
@@ -246,13 +246,13 @@ func (ch *channel) run(s *channelStream, m *channelMessage) {
 	x.frames = s
 	defer x.free()
 	if !ch.rpc.inFlight.take(ch.rpc.config.MaxInFlight) {
-		res := x.refusal(nil, errOverloaded)
+		res := x.refusal(x.c, nil, errOverloaded)
 		ch.reply(s, v11, &res)
 		return
 	}
 	defer ch.rpc.inFlight.give(ch.rpc.config.MaxInFlight)
 	if failure := x.who.check(&ch.rpc.rules); failure != nil {
-		res := x.refusal(nil, failure)
+		res := x.refusal(x.c, nil, failure)
 		ch.reply(s, v11, &res)
 		return
 	}
@@ -261,7 +261,7 @@ func (ch *channel) run(s *channelStream, m *channelMessage) {
 	if failure == nil {
 		it = x.resolve(&req)
 	}
-	x.run(&it)
+	x.run(x.c, &it)
 	switch {
 	case s.started.Load():
 	case c.Response().Committed:

@@ -3,6 +3,8 @@ package echorpc
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,7 +62,11 @@ type Client struct {
 	// Retry retries calls that failed on the way (a network error, or HTTP
 	// 429, 502, 503 or 504) when they are safe to repeat: the function is
 	// in Idempotent. A call that is not known to be idempotent is never
-	// sent twice. Retries also draw on the client's retry budget (see
+	// sent twice. Every call of a function in Idempotent carries an
+	// Idempotency-Key, 128 random bits, the same on each of its tries, so
+	// that a server that takes keys (see [Idempotent]) answers a retry of a
+	// call that ran with its outcome; a 409 with Retry-After (the first try
+	// still running on the server) is retried too, after that wait. Retries also draw on the client's retry budget (see
 	// [Retry]), so a failing server is not hammered.
 	// Optional. Default nil: no retries.
 	Retry *Retry
@@ -85,7 +91,7 @@ type Client struct {
 // starting a try after MaxElapsed has passed since the first, nor after
 // the call's context would end.
 //
-// A 429 or 503 reply's Retry-After (delta-seconds or an HTTP date) replaces
+// A 429 or 503 reply's (or a keyed call's 409's) Retry-After (delta-seconds or an HTTP date) replaces
 // the backoff: the client waits that long, or gives up at once and returns
 // that reply's error when the wait would go past MaxElapsed or the
 // context's deadline.
@@ -147,14 +153,20 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 		return c.sendFiles(ctx, d, function, body, files, out)
 	}
 	retry := c.Retry != nil && c.Idempotent[function]
+	// One key for every try of this call (see Idempotent): a retry of a
+	// call that ran is answered with its outcome, not run again.
+	var key string
+	if c.Idempotent[function] {
+		key = newIdempotencyKey()
+	}
 	var policy Retry
 	if retry {
 		policy = c.Retry.withDefaults()
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		rep, err := c.try(ctx, d, function, body, out)
-		failed := retryable(ctx, rep.status, err)
+		rep, err := c.try(ctx, d, function, body, key, out)
+		failed := retryable(ctx, rep.status, err) || key != "" && rep.status == http.StatusConflict && rep.retryAfter != ""
 		if c.Retry != nil && !failed && ctx.Err() == nil {
 			c.budget.succeed()
 		}
@@ -181,8 +193,8 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 }
 
 // try makes one try of a call and checks its reply.
-func (c *Client) try(ctx context.Context, d clientDialect, function string, body []byte, out any) (clientReply, error) {
-	rep, err := c.send(ctx, body)
+func (c *Client) try(ctx context.Context, d clientDialect, function string, body []byte, key string, out any) (clientReply, error) {
+	rep, err := c.send(ctx, body, key)
 	var e *Error
 	switch {
 	case err == nil:
@@ -198,7 +210,7 @@ func (c *Client) try(ctx context.Context, d clientDialect, function string, body
 // that wait would pass MaxElapsed or the context's deadline.
 func (p Retry) wait(ctx context.Context, attempt int, rep clientReply, elapsed time.Duration) (time.Duration, bool) {
 	wait := p.backoff(attempt)
-	if rep.status == http.StatusTooManyRequests || rep.status == http.StatusServiceUnavailable {
+	if rep.status == http.StatusTooManyRequests || rep.status == http.StatusServiceUnavailable || rep.status == http.StatusConflict {
 		if ra, ok := retryAfter(rep.retryAfter, time.Now()); ok {
 			wait = max(ra, minBackoff)
 		}
@@ -261,21 +273,33 @@ type clientReply struct {
 	raw        []byte // the body, when it is JSON
 }
 
-// send makes one try. A reply that is a redirect, not JSON, or too large is
-// an [*Error] (with the reply's status in rep too); a failure to send or
-// read is the transport's error.
-func (c *Client) send(ctx context.Context, body []byte) (rep clientReply, err error) {
-	return c.post(ctx, bytes.NewReader(body), "application/json")
+// send makes one try, with an Idempotency-Key when key is not "". A reply
+// that is a redirect, not JSON, or too large is an [*Error] (with the
+// reply's status in rep too); a failure to send or read is the transport's
+// error.
+func (c *Client) send(ctx context.Context, body []byte, key string) (rep clientReply, err error) {
+	return c.post(ctx, bytes.NewReader(body), "application/json", key)
+}
+
+// newIdempotencyKey is a call's Idempotency-Key: 128 random bits, as a
+// Structured Field string of 32 hex digits.
+func newIdempotencyKey() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return `"` + hex.EncodeToString(b[:]) + `"`
 }
 
 // post sends a call's body of a content type (JSON, or multipart with
 // files: see client_files.go) and reads its reply, as send does.
-func (c *Client) post(ctx context.Context, body io.Reader, mediaType string) (rep clientReply, err error) {
+func (c *Client) post(ctx context.Context, body io.Reader, mediaType, key string) (rep clientReply, err error) {
 	req, err := c.newRequest(ctx, http.MethodPost, c.Endpoint, body)
 	if err != nil {
 		return rep, err
 	}
 	req.Header.Set("Content-Type", mediaType)
+	if key != "" {
+		req.Header.Set(idempotencyHeader, key)
+	}
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := max(time.Until(deadline).Milliseconds(), 1)
 		req.Header.Set(timeoutHeader, strconv.FormatInt(ms, 10))

@@ -74,7 +74,7 @@ func (c *Client) sendFiles(ctx context.Context, d clientDialect, function string
 	defer pr.Close() // stops the writer when the reply came first
 	mw := multipart.NewWriter(pw)
 	go func() { pw.CloseWithError(writeParts(mw, envelope, files)) }()
-	rep, err := c.post(ctx, pr, mw.FormDataContentType())
+	rep, err := c.post(ctx, pr, mw.FormDataContentType(), "")
 	if c.Retry != nil && !retryable(ctx, rep.status, err) && ctx.Err() == nil {
 		c.budget.succeed()
 	}

@@ -88,6 +88,19 @@
 // problem: {"errors": [{"path": "items.2.qty", "rule": "min", "param": "1",
 // "message": "must be at least 1"}]}.
 //
+// A batch is a JSON array of requests (Config.MaxBatch), answered by an
+// array of envelopes in its order, each with a fifth key, "status". Its
+// items run at once; with Accept: text/event-stream each item's envelope
+// comes instead as soon as it is done, as an "item" server-sent event with
+// a sixth key, "index", its place in the batch:
+//
+//	event: item
+//	data: {"weerpc":1.1,"ok":true,"message":null,"data":3,"status":200,"index":1}
+//
+// The array carries the headers and cookies the items set; a streamed
+// batch cannot, so an item that sets one is answered 406 ("call it
+// alone"), and logged.
+//
 // # Statuses
 //
 //	failure                                        status  message
@@ -107,6 +120,12 @@
 //	function missing or not a string               400     Invalid request.
 //	function not registered                        404     Invalid function.
 //	malformed Wrpc-Timeout-Ms header               400     Invalid Wrpc-Timeout-Ms header.
+//	malformed Idempotency-Key (see Idempotent)     400     Invalid Idempotency-Key header: ...
+//	Idempotency-Key in a batch or with files       400     Idempotency-Key names one call: ...
+//	the key's first call still running            409     A call with this Idempotency-Key is still running: ... (Retry-After: its lease's seconds)
+//	the key used before with other data            422     This Idempotency-Key was used for a call with other data.
+//	the idempotency store cannot be reached        503     Idempotency store is unavailable: try again later. (Retry-After: 1)
+//	a retry of a key's finished call               its     the stored envelope (Idempotent-Replayed: true)
 //	typed data does not decode or validate         400     Invalid data: ...
 //	stream without Accept: text/event-stream       406     This function streams: ...
 //	over Config.MaxStreams                         503     Too many open streams: try again later.
@@ -141,9 +160,12 @@
 //	interceptors seeing calls and refusals      Interceptor, Call, Result.Class
 //	Prometheus metrics                          package echorpcprom
 //	OpenTelemetry tracing                       package echorpcotel
+//	functions as tools for AI agents (MCP)      package echorpcmcp
 //	one deadline per request, from the caller   Wrpc-Timeout-Ms, Config.Timeout, Config.MaxCallerTimeout
 //	retries of idempotent functions only        Idempotent, Client, Retry
-//	batching (items carry a fifth key, status)  Config.MaxBatch
+//	batching (items carry a fifth key, status)  Config.MaxBatch, Config.BatchConcurrency
+//	streamed batches (each item as it is done)  Accept: text/event-stream, Client.Batch
+//	Idempotency-Key: retries that never write twice  Idempotent, Config.IdempotencyStore, package idempotency
 //	load shedding                               Config.MaxInFlight
 //	every function at its own URL (REST)        POST Prefix/<name>
 //	cacheable GET for side-effect-free calls    Query (ETag, Cache-Control)
@@ -160,7 +182,9 @@
 // cross-origin check (any page can make a browser send one), which is why
 // only a [Query], a function that writes nothing, answers it. A 504 or a
 // network failure does not prove that a function did not run, which is why
-// the clients retry only idempotent functions.
+// the clients retry only idempotent functions, sending an Idempotency-Key
+// that makes a retry of a function that writes answer with the first
+// try's outcome (see [Idempotent]).
 //
 // The repository's README.md covers the browser client, the example app and
 // running in production.

@@ -50,6 +50,9 @@ func decodeRoute(x *exchange, body []byte) ([]item, writer, *Error) {
 
 // decodeBatch reads a JSON array of envelopes. Each item is checked on its
 // own, so that one bad item refuses only itself; a stream cannot be one.
+// The items run at once (batch.go); a caller that asks with Accept:
+// text/event-stream gets each item's answer as soon as it is done
+// (writeItemStream), any other the array (writeArray).
 func decodeBatch(x *exchange, body []byte) ([]item, writer, *Error) {
 	max := x.rpc.config.MaxBatch
 	if max <= 0 {
@@ -70,6 +73,10 @@ func decodeBatch(x *exchange, body []byte) ([]item, writer, *Error) {
 		if it := &items[i]; it.fn != nil && it.fn.stream && it.refused == nil {
 			it.refused = errStreamInBatch
 		}
+	}
+	x.batch = &batch{}
+	if acceptsEventStream(x.c.Request()) {
+		return items, writeItemStream, nil
 	}
 	return items, writeArray, nil
 }

@@ -272,9 +272,27 @@ func WithDoc(doc string) Option {
 	return func(s *scope) { s.doc = doc }
 }
 
-// Idempotent declares that calling these functions twice with the same data
-// does no more than calling them once, so a client may retry them. The
-// manifest carries the flag.
+// Idempotent declares that these functions may be retried: calling them
+// twice with the same data does no more than calling them once, or the
+// caller sends an Idempotency-Key header (the IETF httpapi draft) that
+// makes it so. The manifest carries the flag, and both clients send a key
+// on every call of such a function, the same on each retry.
+//
+// The instance takes the key (of 16 to 255 characters, as a Structured
+// Field string "..." or a bare token) on a single call (not in a batch, not
+// with files) of these functions, unless they are queries or streams: the
+// first call with a key runs and its outcome is kept in
+// Config.IdempotencyStore for Config.IdempotencyTTL; a retry with the same
+// key and data is answered with it, without running the function, with
+// the header Idempotent-Replayed: true. A retry while the first call runs
+// is answered 409 with Retry-After, a key used again with other data 422,
+// a malformed key 400, and a store that cannot be reached 503. A call
+// without a key runs as any call.
+//
+// Keys are scoped by instance, function and caller
+// (Config.IdempotencyCaller), and a replay passes the same rules as a call.
+// The handler reads the call's key with idempotency.Key(c), to store it
+// with its write, in one transaction: see package idempotency.
 func Idempotent() Option {
 	return func(s *scope) { s.idempotent = true }
 }

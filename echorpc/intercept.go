@@ -43,11 +43,16 @@ type Call struct {
 	// Stream is set for a streaming function (see [Stream]): next returns
 	// when the stream has ended, with Result.Items the number of items sent.
 	Stream bool
+	// Replayed is set for a call answered with the outcome stored under its
+	// Idempotency-Key (see [Idempotent]): next returns that outcome, and
+	// the function does not run again.
+	Replayed bool
 
-	refusal *Error         // why a Rejected call was refused
-	dialect dialect        // the request's
-	files   *fileSet       // a multipart call's files
-	frames  *channelStream // a stream's channel (channel.go)
+	refusal  *Error   // why a Rejected call was refused
+	replayed *Result  // a Replayed call's stored answer
+	dialect  dialect  // the request's
+	files    *fileSet // a multipart call's files
+	frames   *channelStream // a stream's channel (channel.go)
 }
 
 // Result is what a call produced.

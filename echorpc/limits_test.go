@@ -19,12 +19,13 @@ import (
 )
 
 // A batch has one deadline: items not started by then answer 504 without
-// running, instead of each item getting the whole timeout again.
+// running, instead of each item getting the whole timeout again (one item
+// at a time here, so that most wait for their turn).
 func TestBatchSharesOneDeadline(t *testing.T) {
 	var ran atomic.Int32
 	e := echo.New()
 	e.Logger.SetOutput(testWriter{t})
-	echorpc.New(e, echorpc.Config{Prefix: "/rpc", MaxBatch: 10}).Functions(echorpc.Funcs{
+	echorpc.New(e, echorpc.Config{Prefix: "/rpc", MaxBatch: 10, BatchConcurrency: 1}).Functions(echorpc.Funcs{
 		"slow": echorpc.Func(func(c echo.Context, in any) (any, error) {
 			ran.Add(1)
 			select {

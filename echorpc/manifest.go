@@ -85,6 +85,7 @@ func summarize(instance, fn rules) *describe.Rules {
 // serveManifest answers GET Prefix/manifest.json for the caller.
 func (rpc *RPC) serveManifest(c echo.Context) error {
 	m := describe.NewManifest(rpc.describe(c, rpc.config.ManifestListAll), strings.TrimSuffix(c.Request().URL.Path, "/manifest.json"))
+	m.Hash = rpc.currentDescription().hash
 	setPrivate(c)
 	return c.JSON(http.StatusOK, m)
 }

@@ -343,22 +343,40 @@ func (s *fileSet) take(p *partReader, part *multipart.Part, lim *FileLimits) (*f
 	if _, err := f.Write(head[:n]); err != nil {
 		return nil, errInternal
 	}
-	buf := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(buf)
-	rest := lim.MaxFileSize - int64(n)
-	written, err := io.CopyBuffer(onlyWriter{f}, onlyReader{io.LimitReader(part, rest+1)}, *buf)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, errInternal
-		}
-		return nil, p.failure(err)
-	}
-	if written > rest {
-		return nil, errFileSize(lim.MaxFileSize)
+	written, failure := p.spill(f, part, lim.MaxFileSize-int64(n), errFileSize(lim.MaxFileSize))
+	if failure != nil {
+		return nil, failure
 	}
 	fp.size = int64(n) + written
 	return fp, nil
+}
+
+// spill copies the rest of a part, at most max bytes (more is tooLarge),
+// to its temporary file. A part's Read gives no more than what
+// mime/multipart's 4 KiB read buffer holds, so the copy buffer is filled
+// before it is written: one write of 256 KiB in place of sixty-four of
+// 4 KiB. (Writing from a goroutine of its own, a buffer behind the reads,
+// measured no faster on a busy two-core machine, so the writes stay in
+// line.)
+func (p *partReader) spill(f *os.File, part io.Reader, max int64, tooLarge *Error) (int64, *Error) {
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	var written int64
+	for {
+		n, err := fill(part, *buf)
+		if err != nil {
+			return written, p.failure(err)
+		}
+		if written += int64(n); written > max {
+			return written, tooLarge
+		}
+		if _, err := f.Write((*buf)[:n]); err != nil {
+			return written, errInternal
+		}
+		if n < len(*buf) {
+			return written, nil // the part's end
+		}
+	}
 }
 
 // onlyReader and onlyWriter hide ReadFrom and WriteTo, so that CopyBuffer

@@ -99,6 +99,20 @@ func unexpected(err error) *Error {
 	return errInternal
 }
 
+// The answers of Idempotency-Key (see idempotencykey.go), as the draft
+// gives them: a key that is malformed or sent where it names more than one
+// call, 400; a duplicate of a call still running (or whose instance died
+// before its lease ended), 409 with Retry-After, the seconds left of its
+// lease; a key reused with other data, 422; a store that cannot be
+// reached, 503 with Retry-After: 1.
+var (
+	errKeyMalformed = &Error{Status: http.StatusBadRequest, Message: "Invalid Idempotency-Key header: give one string of 16 to 255 characters."}
+	errKeyNotOne    = &Error{Status: http.StatusBadRequest, Message: "Idempotency-Key names one call: send it without batching or files."}
+	errKeyRunning   = &Error{Status: http.StatusConflict, Message: "A call with this Idempotency-Key is still running: try again later."}
+	errKeyReused    = &Error{Status: http.StatusUnprocessableEntity, Message: "This Idempotency-Key was used for a call with other data."}
+	errKeyStore     = &Error{Status: http.StatusServiceUnavailable, Message: "Idempotency store is unavailable: try again later."}
+)
+
 // classOf sorts a settled answer for metrics and traces, by its status.
 func classOf(status int, ok bool) string {
 	switch {

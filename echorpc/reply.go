@@ -3,6 +3,7 @@ package echorpc
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,14 +28,15 @@ func writeEnvelope(x *exchange, items []item) error {
 	return x.sendEnvelope(it.v, &it.res)
 }
 
-// writeArray answers a batch with an array of envelopes in the order of
-// its items, each with its status as a fifth key, "status"; the HTTP
-// status is 200.
+// writeArray answers a batch, once its last item is done, with an array of
+// envelopes in the order of its items, each with its status as a fifth
+// key, "status"; the HTTP status is 200. The headers and cookies that the
+// items' functions set go with it (see batch.mergeHeaders).
 func writeArray(x *exchange, items []item) error {
-	if x.c.Response().Committed {
-		x.c.Logger().Errorf("echorpc: a function wrote its own response inside a batch")
-		return nil
+	for range items {
+		<-x.batch.done
 	}
+	x.batch.mergeHeaders(x.c.Response().Header())
 	rb := getReplyBuffer()
 	defer rb.free()
 	rb.buf.WriteByte('[')
@@ -46,6 +48,74 @@ func writeArray(x *exchange, items []item) error {
 	}
 	rb.buf.WriteByte(']')
 	return writeJSON(x.c, http.StatusOK, headerNoStore, rb.buf.Bytes())
+}
+
+// writeItemStream answers a batch whose caller asked for it with Accept:
+// text/event-stream: 200 at once, then one server-sent event per item as
+// soon as its answer is settled, in the order they finish, each its
+// envelope with its status and, as a sixth key, "index", the item's place
+// in the batch:
+//
+//	event: item
+//	data: {"weerpc":1.1,"ok":true,"message":null,"data":3,"status":200,"index":0}
+//
+// The response ends after the last item; an idle one gets a ping comment
+// every Config.StreamPing. An item whose function set a header or cookie
+// is answered errHeadersInStream instead, and logged: its headers cannot
+// follow the stream's.
+func writeItemStream(x *exchange, items []item) error {
+	res := x.c.Response()
+	h := res.Header()
+	h[echo.HeaderContentType] = headerEventStream
+	h[echo.HeaderCacheControl] = headerNoStore
+	h["X-Accel-Buffering"] = headerNoBuffering
+	h[echo.HeaderXContentTypeOptions] = headerNoSniff
+	res.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(res.Writer)
+	failed := rc.Flush()
+	var ping <-chan time.Time
+	if every := x.rpc.config.StreamPing; every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		ping = t.C
+	}
+	rb := getReplyBuffer()
+	defer rb.free()
+	for left := len(items); left > 0; {
+		rb.buf.Reset()
+		select {
+		case <-ping:
+			rb.buf.WriteString(": ping\n\n")
+		case i := <-x.batch.done:
+			left--
+			it := &items[i]
+			if x.batch.resp[i].setHeaders() {
+				name := ""
+				if it.fn != nil {
+					name = it.fn.name
+				}
+				x.c.Logger().Errorf("echorpc: function %q set a response header or cookie inside a streamed batch: its item is answered %d and its headers are dropped", name, errHeadersInStream.Status)
+				it.res = Result{Err: errHeadersInStream}
+				settle(&it.res)
+			}
+			rb.buf.WriteString("event: item\ndata: ")
+			rb.appendEnvelope(x.c, it.v, &it.res, true)
+			rb.buf.Truncate(rb.buf.Len() - 1) // its "}"
+			rb.buf.WriteString(`,"index":`)
+			rb.buf.Write(strconv.AppendInt(rb.buf.AvailableBuffer(), int64(i), 10))
+			rb.buf.WriteString("}\n\n")
+		}
+		if failed != nil && !errors.Is(failed, http.ErrNotSupported) {
+			continue // the caller went away: the items end with the request's context
+		}
+		if _, failed = res.Write(rb.buf.Bytes()); failed == nil {
+			failed = rc.Flush()
+		}
+	}
+	if errors.Is(failed, http.ErrNotSupported) {
+		return nil
+	}
+	return failed
 }
 
 // writeQuery answers a query's GET: a success carries an ETag computed

@@ -16,6 +16,7 @@ import (
 //	GET     Prefix/client.js, ...   the browser client's files, HEAD too
 //	GET     Prefix/channel.ws       the shared stream connection, a WebSocket (channel.go)
 //	GET     Prefix/manifest.json, client.d.ts, openapi.json   descriptions, HEAD too
+//	GET     Prefix/console, console.js, ...   the console, with Console only (console.go)
 //
 // Every one answers OPTIONS with 204 and an Allow header, and any method it
 // does not take with a 405 envelope whose Allow lists exactly the methods
@@ -53,6 +54,10 @@ func (rpc *RPC) mount(r Router, prefix string) {
 			h = rpc.describeOff
 		}
 		rpc.file(r, prefix+name, h)
+	}
+
+	if rpc.config.Console {
+		rpc.mountConsole(r, prefix)
 	}
 
 	byName := prefix + "/:function"

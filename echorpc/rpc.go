@@ -10,6 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/gommon/log"
+
+	"github.com/echo-rpc/wrpc/echorpc/idempotency"
 )
 
 // Router is where an instance registers its routes. Both *echo.Echo and
@@ -130,13 +132,45 @@ type Config struct {
 	// Optional. Default false.
 	ManifestListAll bool
 
+	// Console serves a page at GET Prefix/console to explore and call the
+	// functions: it lists those the caller may call (read from
+	// Prefix/manifest.json, so it needs Manifest), with their docs and
+	// types, renders a form from each input's schema beside a raw JSON
+	// editor, calls the function as the browser client does (GET for
+	// queries, a live view for streams), shows the envelope, the status,
+	// the timing and the field errors at their fields, and copies the call
+	// as curl, fetch and Go. Its script and style are embedded and served
+	// at Prefix/console.js and Prefix/console.css, from the app's origin:
+	// no CDN, no inline script or style, so a strict Content-Security-Policy
+	// allows it. The page calls with the visitor's cookies and shows only
+	// what the manifest already shows them. With Console set, a function
+	// named "console" panics at registration, and so does Console without
+	// Manifest.
+	// Optional. Default false: no route, nothing loaded.
+	Console bool
+
 	// MaxBatch turns batching on: a JSON array of up to MaxBatch requests in
 	// one POST is answered with an array of envelopes in the same order, each
 	// call checked under its own function's rules, and each envelope with a
 	// fifth key, "status", its HTTP status. A longer array is refused whole
 	// with 413. With batching off, an array is a 400 like any non-object.
+	//
+	// A batch's items run at once (up to BatchConcurrency), each on its own
+	// echo.Context and under the request's one deadline. A caller that
+	// sends Accept: text/event-stream gets each item's envelope as soon as
+	// that item is done, as a server-sent event tagged with its index
+	// ("index"), instead of the array; an item of such a streamed batch
+	// whose function sets a header or cookie (a login) is answered 406 and
+	// logged, for its headers cannot follow the stream's: call it alone.
+	// In the array, the headers and cookies the items set go with it.
 	// Optional. Default 0 (off).
 	MaxBatch int
+
+	// BatchConcurrency bounds the items of one batch that run at once; the
+	// others wait their turn, under the same deadline. Each item that runs
+	// counts against MaxInFlight (see there); 1 runs them one after another.
+	// Optional. Default 8.
+	BatchConcurrency int
 
 	// MaxCallerTimeout is the longest deadline a caller may ask for with the
 	// Wrpc-Timeout-Ms header, in whole milliseconds; a longer one is cut to
@@ -191,10 +225,13 @@ type Config struct {
 	// page can call an older server.
 	RefuseUnknownFields bool
 
-	// MaxInFlight bounds the requests that the instance runs at once (a
-	// batch counts as one). A request over it is answered at once, without
-	// running, with 503 "Server is busy: try again later." and
-	// Retry-After: 1, which both clients honour.
+	// MaxInFlight bounds the requests that the instance runs at once. A
+	// request over it is answered at once, without running, with 503
+	// "Server is busy: try again later." and Retry-After: 1, which both
+	// clients honour. A batch counts each of its items that runs at once:
+	// it is admitted on one slot, and takes one more for each further item
+	// it runs at once (up to BatchConcurrency) while slots are free when it
+	// starts; with none free, its items take turns on its one slot.
 	// Optional. Default 0 (no bound).
 	MaxInFlight int
 
@@ -208,6 +245,30 @@ type Config struct {
 	// (see [FileLimits]); [WithFiles] sets them for some functions.
 	// Optional. Default: each zero field as FileLimits documents.
 	Files FileLimits
+
+	// IdempotencyStore keeps the outcomes of calls made with an
+	// Idempotency-Key header, for the functions that take keys (see
+	// [Idempotent]). A fleet of instances needs one they share, such as
+	// package idemredis's Redis store, so that a retry sent to another
+	// instance finds the outcome.
+	// Optional. Default idempotency.NewMemory(0, 0): in this instance's
+	// memory, at most 10,000 keys and 32 MiB.
+	IdempotencyStore idempotency.Store
+
+	// IdempotencyTTL is how long an outcome is kept, so how late a retry
+	// may come and still be answered with it.
+	// Optional. Default 24h.
+	IdempotencyTTL time.Duration
+
+	// IdempotencyCaller names the caller, for keys: an outcome is replayed
+	// only to a call of the same instance, function and caller, so a caller
+	// who learns another's key never gets that caller's answer. Return the
+	// user's or the account's id.
+	// Optional. Default: the value of the request's session cookie (the
+	// cookie named SessionName) and of its Authorization header. A session
+	// store that changes the cookie on every save (gorilla's CookieStore)
+	// makes a retry that follows a save a new call: set this then.
+	IdempotencyCaller func(c echo.Context) string
 }
 
 // DefaultConfig holds the defaults that [New] fills in.
@@ -216,8 +277,10 @@ var DefaultConfig = Config{
 	SessionName:        "session",
 	BodyLimit:          1 << 20,
 	MaxDepth:           64,
+	BatchConcurrency:   8,
 	StreamPing:         15 * time.Second,
 	StreamWriteTimeout: 10 * time.Second,
+	IdempotencyTTL:     24 * time.Hour,
 }
 
 // RPC is one weeRPC instance: one POST route and the functions it calls.
@@ -235,6 +298,7 @@ type RPC struct {
 
 	mu    sync.Mutex                           // serializes writers of funcs
 	funcs atomic.Pointer[map[string]*function] // copied on write; read lock-free
+	desc  atomic.Pointer[description]          // the registry's, made when asked for
 	// maxFilesBody is the largest FileLimits.MaxBody of a function.
 	maxFilesBody atomic.Int64
 }
@@ -262,11 +326,20 @@ func New(r Router, config Config) *RPC {
 	if config.MaxDepth <= 0 {
 		config.MaxDepth = DefaultConfig.MaxDepth
 	}
+	if config.BatchConcurrency <= 0 {
+		config.BatchConcurrency = DefaultConfig.BatchConcurrency
+	}
 	if config.StreamPing == 0 {
 		config.StreamPing = DefaultConfig.StreamPing
 	}
 	if config.StreamWriteTimeout <= 0 {
 		config.StreamWriteTimeout = DefaultConfig.StreamWriteTimeout
+	}
+	if config.IdempotencyStore == nil {
+		config.IdempotencyStore = idempotency.NewMemory(0, 0)
+	}
+	if config.IdempotencyTTL <= 0 {
+		config.IdempotencyTTL = DefaultConfig.IdempotencyTTL
 	}
 	base := defaultFileLimits
 	base.MaxEnvelope = config.BodyLimit
@@ -287,6 +360,9 @@ func New(r Router, config Config) *RPC {
 		warnf(r, "echorpc: %s: InsecureSkipOriginCheck is set: any web page can make its visitors' browsers call these functions with their cookies", pathOf(config.Prefix))
 	}
 
+	if config.Console && !config.Manifest {
+		panic(fmt.Sprintf("echorpc: %s: Console needs Manifest: the console reads manifest.json", pathOf(config.Prefix)))
+	}
 	rpc.mount(r, config.Prefix)
 	if config.Functions != nil {
 		rpc.Functions(config.Functions)
@@ -329,6 +405,9 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 	for name, h := range funcs {
 		if name == "" {
 			panic("echorpc: a function has an empty name")
+		}
+		if name == consoleName && rpc.config.Console {
+			panic(fmt.Sprintf("echorpc: function %q conflicts with the console at %s/console: rename it or turn Console off", name, rpc.path))
 		}
 		if _, dup := next[name]; dup {
 			panic(fmt.Sprintf("echorpc: function %q is registered twice", name))

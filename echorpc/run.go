@@ -9,25 +9,28 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// run runs one item: its own admission, then its function through the
+// run runs one admitted item (see admitItem) on c, the request's context
+// or, for a batch's item, its own (see batch.go): its function through the
 // interceptors, under its deadline, and sets its settled answer. A refused
-// item's answer is its refusal, as the interceptors return it.
-func (x *exchange) run(it *item) {
+// item's answer is its refusal, as the interceptors return it; so is an
+// item whose deadline passed before it started (a batch's item that waited
+// for its turn).
+func (x *exchange) run(c echo.Context, it *item) {
 	fn := it.fn
 	deadline, bounded := time.Time{}, false
 	if fn != nil {
 		deadline, bounded = x.deadline(fn)
-		if it.refused == nil {
-			it.refused = x.admitItem(it, deadline, bounded)
+		if it.refused == nil && bounded && !time.Now().Before(deadline) {
+			it.refused = errDeadline
 		}
 	}
 	if it.refused != nil {
-		it.res = x.refusal(fn, it.refused)
+		it.res = x.refusal(c, fn, it.refused)
 		return
 	}
 	if fn.stream {
 		if !x.rpc.open.take(x.rpc.config.MaxStreams) {
-			it.res = x.refusal(fn, errTooManyStreams)
+			it.res = x.refusal(c, fn, errTooManyStreams)
 			return
 		}
 		defer x.rpc.open.give(x.rpc.config.MaxStreams)
@@ -36,33 +39,42 @@ func (x *exchange) run(it *item) {
 	if data == nil {
 		data = nullJSON
 	}
-	x.c.Set(FunctionKey, fn.nameValue)
-	it.res = x.call(fn, it.v, data, deadline, bounded)
-	if hidden := settle(&it.res); hidden != nil { // an interceptor's own answer
-		x.c.Logger().Errorf("echorpc: function %q: %v", fn.name, hidden)
+	c.Set(FunctionKey, fn.nameValue)
+	if fn.takesKeys() && x.runKeyed(c, it, data, deadline, bounded) { // idempotencykey.go
+		return
 	}
-	if it.res.Err != nil {
-		x.logError(fn, &it.res)
+	it.res = x.invoke(c, fn, it.v, data, deadline, bounded)
+}
+
+// invoke runs fn and returns its settled answer, its unexpected error
+// logged.
+func (x *exchange) invoke(c echo.Context, fn *function, v dialect, data []byte, deadline time.Time, bounded bool) Result {
+	res := x.call(c, fn, v, data, deadline, bounded)
+	if hidden := settle(&res); hidden != nil { // an interceptor's own answer
+		c.Logger().Errorf("echorpc: function %q: %v", fn.name, hidden)
 	}
+	if res.Err != nil {
+		logError(c, fn, &res)
+	}
+	return res
 }
 
 var nullJSON = []byte("null")
 
 // call runs fn through its interceptors, under its deadline.
-func (x *exchange) call(fn *function, v dialect, data []byte, deadline time.Time, bounded bool) Result {
+func (x *exchange) call(c echo.Context, fn *function, v dialect, data []byte, deadline time.Time, bounded bool) Result {
 	if bounded {
-		r := x.c.Request()
+		r := c.Request()
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
-		x.c.SetRequest(r.WithContext(ctx))
-		defer x.c.SetRequest(r)
+		c.SetRequest(r.WithContext(ctx))
+		defer c.SetRequest(r)
 	}
-	return fn.invoke(x.c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v, files: x.files, frames: x.frames})
+	return fn.invoke(c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v, files: x.files, frames: x.frames})
 }
 
 // logError logs a call's unexpected error by its kind, once.
-func (x *exchange) logError(fn *function, res *Result) {
-	c := x.c
+func logError(c echo.Context, fn *function, res *Result) {
 	switch {
 	case res.Status == http.StatusGatewayTimeout, errors.Is(res.Err, errStreamStalled), errors.Is(res.Err, http.ErrServerClosed):
 		c.Logger().Warnf("echorpc: function %q: %v", fn.name, res.Err)
@@ -74,20 +86,24 @@ func (x *exchange) logError(fn *function, res *Result) {
 }
 
 // refusal is the answer to a request or item refused before its function
-// ran, as the instance's interceptors return it (fn is nil when it named
+// ran, as the instance's interceptors see it on c (fn is nil when it named
 // no registered function).
-func (x *exchange) refusal(fn *function, e *Error) Result {
+func (x *exchange) refusal(c echo.Context, fn *function, e *Error) Result {
 	call := Call{Instance: x.rpc.path, Rejected: true, refusal: e}
 	if fn != nil {
 		call.Function = fn.name
 	}
-	res := x.rpc.refuse(x.c, call)
+	res := x.rpc.refuse(c, call)
 	settle(&res)
 	return res
 }
 
-// refused is the innermost step of a refusal's interceptor chain.
+// refused is the innermost step of a refusal's interceptor chain, and of
+// a replay's (see idempotencykey.go).
 func refused(_ echo.Context, call Call) Result {
+	if call.replayed != nil {
+		return *call.replayed
+	}
 	e := call.refusal
 	if e == nil { // an interceptor made up its own Call
 		e = errInternal

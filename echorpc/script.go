@@ -31,13 +31,19 @@ type clientAsset struct {
 	gzipLength []string
 }
 
-// clientAssetSet holds the embedded client files, loaded on first use.
+// clientAssetSet holds embedded files, loaded on first use.
 type clientAssetSet struct {
+	names  []string
 	once   sync.Once
 	assets map[string]*clientAsset
 }
 
-var clientAssets clientAssetSet
+// clientAssets are the client's files; consoleAssets the console's, loaded
+// only by an instance that serves the console.
+var (
+	clientAssets  = clientAssetSet{names: wrpc.ClientFiles}
+	consoleAssets = clientAssetSet{names: wrpc.ConsoleFiles}
+)
 
 // get returns the embedded file name.
 func (s *clientAssetSet) get(name string) *clientAsset {
@@ -51,15 +57,18 @@ func (s *clientAssetSet) get(name string) *clientAsset {
 
 func (s *clientAssetSet) load() {
 	s.assets = map[string]*clientAsset{}
-	for _, name := range wrpc.ClientFiles {
+	for _, name := range s.names {
 		body, ok := wrpc.ClientFile(name)
 		if !ok {
 			continue // get panics, naming it
 		}
 		sum := sha256.Sum256(body)
 		ct := "text/javascript; charset=utf-8"
-		if strings.HasSuffix(name, ".map") {
+		switch {
+		case strings.HasSuffix(name, ".map"):
 			ct = "application/json"
+		case strings.HasSuffix(name, ".css"):
+			ct = "text/css; charset=utf-8"
 		}
 		s.assets[name] = &clientAsset{
 			body:        body,

@@ -46,6 +46,7 @@ type exchange struct {
 	asked    time.Duration
 	askedBad bool
 	one      [1]item // the items of a request that carries one call
+	batch    *batch  // the run of a batch's items, nil for one call
 	// parts is a multipart request's body (see multipart.go), files the
 	// files it brought, removed when the exchange is freed.
 	parts *partReader
@@ -71,6 +72,7 @@ func (rpc *RPC) serve(e *edge) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		x := rpc.newExchange(c)
 		defer x.free()
+		rpc.tellSkew(c)
 		if !rpc.inFlight.take(rpc.config.MaxInFlight) {
 			return x.refuse(errOverloaded)
 		}
@@ -83,10 +85,12 @@ func (rpc *RPC) serve(e *edge) echo.HandlerFunc {
 		if failure != nil {
 			return x.refuse(failure)
 		}
-		for i := range items {
-			if x.run(&items[i]); c.Response().Committed {
-				break // it streamed, or wrote its own response
-			}
+		x.admitItems(items)
+		if x.batch == nil {
+			x.run(c, &items[0])
+		} else {
+			x.batch.start(x, items) // batch.go: the items run at once
+			defer x.batch.wait()
 		}
 		return write(x, items)
 	}
@@ -115,6 +119,6 @@ func (x *exchange) free() {
 
 // refuse answers a refusal of the whole request, before any item ran.
 func (x *exchange) refuse(e *Error) error {
-	res := x.refusal(nil, e)
+	res := x.refusal(x.c, nil, e)
 	return x.sendEnvelope(v11, &res)
 }

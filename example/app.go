@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/echorpcmcp"
+	"github.com/echo-rpc/wrpc/echorpc/idempotency"
+	"github.com/echo-rpc/wrpc/echorpc/idempotency/idemredis"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
 )
 
 // Config is what the app is built from.
@@ -99,19 +104,36 @@ func NewApp(cfg Config) (_ *App, err error) {
 	}()
 	var sessionStore sessions.Store = cookieStore(keys)
 	closeSessions := func() error { return nil }
+	closeRedis := func() error { return nil }
 	changes := newChanges()
+	var idempotencyStore idempotency.Store // nil: in memory, for one instance
 	if cfg.Redis != "" {
 		rs, err := redisStore(cfg.Redis, keys)
 		if err != nil {
 			return nil, err
 		}
+		// create's outcomes are kept in the same Redis, so that a retry the
+		// load balancer sends to another instance finds them.
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			rs.Close()
+			return nil, err
+		}
+		rdb := redis.NewClient(opts)
+		idempotencyStore = idemredis.New(rdb, "")
+		defer func() {
+			if err != nil {
+				rdb.Close()
+			}
+		}()
+		closeRedis = rdb.Close
 		// The clients' changes travel over the same Redis, so that a
 		// changes stream on one instance sees the writes made on another.
 		if changes, err = redisChanges(cfg.Redis, rs.Pool, cfg.Log); err != nil {
 			rs.Close()
 			return nil, fmt.Errorf("subscribing to the changes in Redis: %w", err)
 		}
-		sessionStore, closeSessions = rs, func() error { return errors.Join(changes.Close(), rs.Close()) }
+		sessionStore, closeSessions = rs, func() error { return errors.Join(changes.Close(), rs.Close(), closeRedis()) }
 	}
 
 	e := echo.New()
@@ -130,7 +152,7 @@ func NewApp(cfg Config) (_ *App, err error) {
 	e.Use(session.Middleware(sessionStore))
 
 	// /rpc/tester: open functions, and one guarded by the session, one by the host.
-	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, MaxBatch: 20, Interceptors: cfg.Interceptors})
+	tester := echorpc.New(e.Group("/rpc/tester"), echorpc.Config{Name: "TesterAPI", Manifest: true, Console: true, MaxBatch: 20, Interceptors: cfg.Interceptors})
 	tester.Functions(echorpc.Funcs{"add_numbers": echorpc.RawFunc(addNumbers), "add_string": echorpc.RawFunc(addString)}, echorpc.Query(0),
 		echorpc.WithDoc("Open to everyone. Free of side effects."))
 	tester.Functions(echorpc.Funcs{"countdown": echorpc.Stream(countdown)}, echorpc.WithInterceptors(checkCountdown),
@@ -176,13 +198,23 @@ func NewApp(cfg Config) (_ *App, err error) {
 	echorpc.New(e.Group("/rpc/empty"), echorpc.Config{Interceptors: cfg.Interceptors})
 	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
-		Name:         "ClientsAPI", Manifest: true, HostAuth: hosts.Served,
-		Functions: clientFuncs(store, changes, cfg.BeforeCreate),
+		Name:         "ClientsAPI", Manifest: true, Console: true, HostAuth: hosts.Served,
+		Functions:        clientFuncs(store, changes),
+		IdempotencyStore: idempotencyStore,
 	})
+	clients.Functions(createFunc(store, changes, cfg.BeforeCreate), echorpc.Idempotent(), echorpc.WithTimeout(createTimeout),
+		echorpc.WithDoc("Creates a client, once per Idempotency-Key (the clients send one and retry)."))
 	clients.Functions(clientQueries(store), echorpc.Query(0),
 		echorpc.WithDoc("Reads without writing."))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
+	// /rpc/attachments keeps files for the clients, in the store (attachments.go).
+	mountAttachments(e, store, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
+
+	// MCP: agents call the tester's and the clients' functions as tools,
+	// those their caller's session and host may call (see echorpcmcp).
+	e.Any("/mcp/tester", echorpcmcp.NewHandler(tester, echorpcmcp.Config{}))
+	e.Any("/mcp/clients", echorpcmcp.NewHandler(clients, echorpcmcp.Config{}))
 
 	// The pages; each instance serves the browser client at its prefix
 	// (/rpc/tester/client.js and /rpc/tester/client.mjs).
@@ -196,6 +228,11 @@ func NewApp(cfg Config) (_ *App, err error) {
 	}
 	return &App{Echo: e, Tester: tester, Clients: clients, Hosts: hosts, store: store, changes: changes, closeSessions: closeSessions}, nil
 }
+
+// createTimeout bounds a create, and so how long a key's lease outlives an
+// instance that died running it: a retry meanwhile is answered 409 with
+// Retry-After.
+const createTimeout = 5 * time.Second
 
 // contentSecurityPolicy lets the pages load scripts, styles and the RPC
 // calls from the app only, and be framed only by the app's own pages.

@@ -47,12 +47,33 @@ func TestFleet(t *testing.T) {
 
 	bin := buildExample(t)
 	env := []string{"SESSION_SECRET=fleet test key 0123456789abcdef"}
-	args := []string{"-redis", redisURL, "-db", pgURL}
+	// The instances serve the balancer's Host too: it passes the caller's on.
+	lbPort := freePort(t)
+	lbHost := "127.0.0.1:" + strconv.Itoa(lbPort)
+	args := []string{"-redis", redisURL, "-db", pgURL, "-host", lbHost}
 	a := startExample(t, bin, "instance A", env, args...)
 	b := startExample(t, bin, "instance B", env, args...)
+	lb := "http://" + startHAProxyAt(t, lbPort, hostPort(a.url), hostPort(b.url))
+
+	// Through haproxy (round robin, no stickiness): a login, then calls
+	// that land on both instances, each seeing the session.
+	r, set := post(t, lb+"/rpc/auth/login", "login", "")
+	require.True(t, r.OK, "login through the balancer: %d %v", r.Status, r.Message)
+	for i := range 4 {
+		r, _ = post(t, lb+"/rpc/auth", "session", "", set...)
+		assert.True(t, r.OK, "call %d through the balancer: %d %v", i, r.Status, r.Message)
+	}
+	// A create through the balancer, retried with its key on the other
+	// instance, is answered with its outcome and writes one row.
+	key := `"fleet-test-key-0123456789abcdef"`
+	first := postKeyed(t, lb+"/rpc/clients", "create", `{"name":"Balanced"}`, key)
+	second := postKeyed(t, lb+"/rpc/clients", "create", `{"name":"Balanced"}`, key)
+	require.True(t, first.OK, "create through the balancer: %d %v", first.Status, first.Message)
+	assert.JSONEq(t, string(first.Data), string(second.Data), "the retry is answered with the first outcome")
+	assert.True(t, second.replayed, "from the store in Redis")
 
 	// A login on A makes a guarded call on B succeed.
-	r, set := post(t, a.url+"/rpc/auth/login", "login", "")
+	r, set = post(t, a.url+"/rpc/auth/login", "login", "")
 	require.True(t, r.OK, "login on A: %v", r.Message)
 	require.Len(t, set, 1)
 	cookie := set[0]
@@ -108,6 +129,9 @@ func TestFleet(t *testing.T) {
 	assert.True(t, r.OK)
 	r, _ = post(t, a.url+"/rpc/clients", "delete", id)
 	assert.Equal(t, msg("Client not found."), r.Message)
+
+	// A file uploaded through A is downloaded through B (attachments_test.go).
+	testFleetAttachments(t, a.url, b.url)
 
 	// A changes stream on B sees the writes made on A, in order: they
 	// travel over Redis pub/sub.

@@ -10,6 +10,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/idempotency"
 	"github.com/labstack/echo/v4"
 )
 
@@ -127,10 +128,9 @@ type ClientUpdate struct {
 	Name     string `json:"name" validate:"required,max=200"`
 }
 
-// clientFuncs are the CRUD functions of /rpc/clients; each write is
-// announced on changes. beforeCreate, when not nil, runs before create
-// writes (the tests' hook for a slow write).
-func clientFuncs(store *Store, changes *Changes, beforeCreate func(echo.Context)) echorpc.Funcs {
+// clientFuncs are the update and delete functions of /rpc/clients (create
+// is createFunc); each write is announced on changes.
+func clientFuncs(store *Store, changes *Changes) echorpc.Funcs {
 	announce := func(op string) func(Client, error) (Client, error) {
 		return func(c Client, err error) (Client, error) {
 			if err == nil {
@@ -146,16 +146,6 @@ func clientFuncs(store *Store, changes *Changes, beforeCreate func(echo.Context)
 		return c, err
 	}
 	return echorpc.Funcs{
-		"create": echorpc.Func(func(c echo.Context, in NewClient) (Client, error) {
-			name, err := validName(in.Name)
-			if err != nil {
-				return Client{}, err
-			}
-			if beforeCreate != nil {
-				beforeCreate(c)
-			}
-			return announce("create")(store.Create(c.Request().Context(), name))
-		}),
 		"update": echorpc.Func(func(c echo.Context, in ClientUpdate) (Client, error) {
 			name, err := validName(in.Name)
 			if err != nil {
@@ -165,6 +155,33 @@ func clientFuncs(store *Store, changes *Changes, beforeCreate func(echo.Context)
 		}),
 		"delete": echorpc.Func(func(c echo.Context, in ClientID) (Client, error) {
 			return found(announce("delete")(store.Delete(c.Request().Context(), in.ClientID)))
+		}),
+	}
+}
+
+// createFunc is create, registered Idempotent: the clients send an
+// Idempotency-Key with each call and retry it after a failure on the way,
+// the instance answers a retry with the first try's stored outcome, and the
+// key goes into the row with the write (Store.CreateOnce), so a retry that
+// finds no outcome (its instance died after the commit) finds the row:
+// exactly one row per call. Only the write that made the row announces it.
+// beforeCreate, when not nil, runs before create writes (the tests' hook
+// for a slow write).
+func createFunc(store *Store, changes *Changes, beforeCreate func(echo.Context)) echorpc.Funcs {
+	return echorpc.Funcs{
+		"create": echorpc.Func(func(c echo.Context, in NewClient) (Client, error) {
+			name, err := validName(in.Name)
+			if err != nil {
+				return Client{}, err
+			}
+			if beforeCreate != nil {
+				beforeCreate(c)
+			}
+			client, created, err := store.CreateOnce(c.Request().Context(), name, idempotency.Key(c))
+			if err == nil && created {
+				changes.Publish("create", client)
+			}
+			return client, err
 		}),
 	}
 }

@@ -25,8 +25,9 @@ type page struct {
 }
 
 // mountPages serves GET / (the script-tag page), GET /spa (the ES module
-// page) and the static files they use. local is the -addr host, which the
-// pages name as the one where the host-guarded functions answer.
+// page), GET /attachments (the clients' files) and the static files they
+// use. local is the -addr host, which the pages name as the one where the
+// host-guarded functions answer.
 func mountPages(e *echo.Echo, local string) error {
 	tmpl, err := template.ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
@@ -41,6 +42,7 @@ func mountPages(e *echo.Echo, local string) error {
 	}
 	e.GET("/", render("index.html", page{Title: "wrpc example", Path: "/", Local: local}))
 	e.GET("/spa", render("spa.html", page{Title: "wrpc example: ES module", Path: "/spa", Local: local}))
+	e.GET("/attachments", render("attachments.html", page{Title: "wrpc example: attachments", Path: "/attachments", Local: local}))
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		return err

@@ -62,16 +62,39 @@ func OpenStore(dsn string) (*Store, error) {
 	if isPostgres(dsn) {
 		return openPostgres(dsn)
 	}
-	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serializes anyway
-	if _, err := db.Exec(sqliteSchema); err != nil {
+	for _, schema := range append([]string{sqliteSchema}, attachmentsSchema(false)...) {
+		if _, err := db.Exec(schema); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("creating the schema in %s: %w", dsn, err)
+		}
+	}
+	if err := addKeyColumn(context.Background(), db.ExecContext); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("creating the schema in %s: %w", dsn, err)
 	}
 	return &Store{db: db}, nil
+}
+
+// keySchema adds the column where create keeps its call's idempotency key,
+// unique, so that a retried create finds the row its first try wrote (see
+// CreateOnce); rows written without a key hold NULL, which never collides.
+var keySchema = []string{
+	`ALTER TABLE clients ADD COLUMN idempotency_key TEXT`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS clients_idempotency_key ON clients (idempotency_key)`,
+}
+
+// addKeyColumn runs keySchema; a column that is there already is no error.
+func addKeyColumn(ctx context.Context, exec func(context.Context, string, ...any) (sql.Result, error)) error {
+	if _, err := exec(ctx, keySchema[0]); err != nil && !strings.Contains(err.Error(), "duplicate column") && !strings.Contains(err.Error(), "already exists") {
+		return err
+	}
+	_, err := exec(ctx, keySchema[1])
+	return err
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -94,7 +117,15 @@ func openPostgres(dsn string) (*Store, error) {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7301)`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, postgresSchema); err != nil {
+		for _, schema := range append([]string{postgresSchema}, attachmentsSchema(true)...) {
+			if _, err := tx.ExecContext(ctx, schema); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE clients ADD COLUMN IF NOT EXISTS idempotency_key TEXT`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, keySchema[1]); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -166,6 +197,27 @@ func (s *Store) one(ctx context.Context, query string, args ...any) (Client, err
 func (s *Store) Create(ctx context.Context, name string) (Client, error) {
 	t := now()
 	return s.one(ctx, `INSERT INTO clients (name, created_at, updated_at) VALUES (?, ?, ?) RETURNING `+columns, name, t, t)
+}
+
+// CreateOnce adds a client for the call whose idempotency key is key (see
+// idempotency.Key), once: the key goes into the row, in the same statement
+// (so the same transaction) as the write, under a unique index. A retry of
+// the call, on any instance, even after the instance that wrote died
+// before it could store the call's outcome, finds that row and answers it:
+// created is false then. With key "" it is Create.
+func (s *Store) CreateOnce(ctx context.Context, name, key string) (c Client, created bool, err error) {
+	if key == "" {
+		c, err = s.Create(ctx, name)
+		return c, err == nil, err
+	}
+	t := now()
+	c, err = s.one(ctx, `INSERT INTO clients (name, created_at, updated_at, idempotency_key) VALUES (?, ?, ?, ?)
+		ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+columns, name, t, t, key)
+	if !errors.Is(err, errNotFound) {
+		return c, err == nil, err
+	}
+	c, err = s.one(ctx, `SELECT `+columns+` FROM clients WHERE idempotency_key = ?`, key)
+	return c, false, err
 }
 
 // Read returns a client, or errNotFound.

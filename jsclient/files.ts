@@ -4,7 +4,7 @@
 // add-ons (see addons.ts) that the builds' entries plug in.
 import { urlUnder } from "./endpoint.js";
 import { settle, WrpcError } from "./error.js";
-import { anySignal, endpointOf, failureReason, isEnvelope, requestHeaders, retryAfter, retrying, send, type Reply } from "./http.js";
+import { anySignal, endpointOf, failureReason, isEnvelope, requestHeaders, retryAfter, retrying, send, skewHeader, tellNewVersion, type Reply } from "./http.js";
 import { wrpc, type CallOptions } from "./wrpc.js";
 
 /** How much of a body went: bytes so far, and in all (0 when unknown). */
@@ -75,6 +75,7 @@ function sendXHR(url: string, body: FormData, options: CallOptions): Promise<Rep
       try {
         json = JSON.parse(xhr.responseText);
       } catch {} // settle reports a reply that is not JSON
+      tellNewVersion(options, xhr.getResponseHeader(skewHeader));
       finish({ status: xhr.status, body: json, retryAfter: retryAfter(xhr.status, xhr.getResponseHeader("Retry-After")) });
     };
     xhr.onerror = failed("network error: the upload failed");
@@ -107,6 +108,7 @@ export async function download(fn: string, data?: unknown, options: CallOptions 
         credentials: options.credentials,
         signal: anySignal(options.signal, timeout),
       });
+      tellNewVersion(options, response.headers.get(skewHeader));
       const disposition = response.headers.get("Content-Disposition");
       if (!disposition || !response.ok) {
         const body = await response.json().catch(() => undefined);
@@ -136,11 +138,14 @@ export async function download(fn: string, data?: unknown, options: CallOptions 
 }
 
 // fileName returns the file name of a Content-Disposition header: its
-// filename*=utf-8''... (percent-encoded), else its filename="...", else "".
+// filename*=utf-8''... (percent-encoded), else its filename="..." (quoted)
+// or filename=name (a token, as Go's mime.FormatMediaType writes a plain
+// name), else "".
 function fileName(disposition: string): string {
   const star = /filename\*=utf-8''([^;]+)/i.exec(disposition);
   if (star) return decodeURIComponent(star[1]);
-  return /filename="((?:[^"\\]|\\.)*)"/.exec(disposition)?.[1].replace(/\\(.)/g, "$1") ?? "";
+  const plain = /filename=(?:"((?:[^"\\]|\\.)*)"|([^;\s"]+))/i.exec(disposition);
+  return plain?.[1]?.replace(/\\(.)/g, "$1") ?? plain?.[2] ?? "";
 }
 
 /** Saves file (a Blob, with its name) as the browser saves a download, through an <a download> link. */

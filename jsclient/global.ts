@@ -5,15 +5,17 @@
 // (importScripts), with no default endpoint.
 import { addOns } from "./addons.js";
 import { batcher } from "./batch.js";
-import { download, save, upload } from "./files.js";
+import { download, save, upload } from "./lazyfiles.js";
+import { queryURL } from "./geturl.js";
 import { stream } from "./stream.js";
 import { wrpc, call, createClient, setDefaultEndpoint, WrpcError } from "./wrpc.js";
 
-// clients made by createClient batch, stream, upload and download
+// clients made by createClient batch, stream, upload, download and GET queries
 addOns.batcher = batcher;
 addOns.stream = stream;
 addOns.upload = upload;
 addOns.download = download;
+addOns.queryURL = queryURL;
 
 const g: any = globalThis;
 const src: string | undefined = g.document?.currentScript?.src;

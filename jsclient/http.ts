@@ -43,6 +43,14 @@ export function isEnvelope(x: unknown): x is Envelope {
   return typeof (x as Envelope | undefined)?.ok == "boolean" && ("weerpc" in (x as Envelope) || "wrpc" in (x as Envelope));
 }
 
+/** The header that carries a description's hash both ways: the client's, and the server's when they differ (see CallOptions.description). */
+export const skewHeader = "Wrpc-Description";
+
+/** Tells options.onNewVersion of the server's hash, when a reply carried one (it does only when the client's is another). */
+export function tellNewVersion(options: CallOptions, hash: string | null): void {
+  if (hash) options.onNewVersion?.(hash);
+}
+
 let defaultEndpoint = "";
 
 /** Sets the endpoint that calls without one use; the script build sets it to the instance that served it. */
@@ -71,6 +79,7 @@ export async function send(url: string, method: "GET" | "POST", body: string | F
   const headers: Record<string, string> = { Accept: "application/json" };
   if (typeof body == "string") headers["Content-Type"] = "application/json";
   if (timeout) headers["Wrpc-Timeout-Ms"] = String(Math.ceil(timeout)); // at least 1 for any timeout > 0
+  if (options.description) headers[skewHeader] = options.description;
   Object.assign(headers, options.headers); // the caller's win
   let response: Response;
   try {
@@ -85,6 +94,7 @@ export async function send(url: string, method: "GET" | "POST", body: string | F
     return { status: 0, failure: failureReason(err, timeout) };
   }
   const { status } = response;
+  tellNewVersion(options, response.headers.get(skewHeader));
   if (response.headers.get("Content-Type")?.startsWith("text/event-stream")) return { status, events: response };
   // JSON that does not parse is undefined: settle reports it
   const json = await response.json().catch(() => undefined);
@@ -93,7 +103,8 @@ export async function send(url: string, method: "GET" | "POST", body: string | F
 
 /**
  * The headers of a request: Accept, Content-Type when json, Wrpc-Timeout-Ms
- * for a timeout, and then the options' own, which win. These are the
+ * for a timeout, Wrpc-Description for a description, and then the options'
+ * own, which win. These are the
  * headers send builds; send builds them inline, which keeps the plain-call
  * core (which has no use for this function) under its size budget.
  */
@@ -101,6 +112,7 @@ export function requestHeaders(options: CallOptions, json: boolean): Record<stri
   const headers: Record<string, string> = { Accept: "application/json" };
   if (json) headers["Content-Type"] = "application/json";
   if (options.timeout) headers["Wrpc-Timeout-Ms"] = String(Math.ceil(options.timeout)); // at least 1 for any timeout > 0
+  if (options.description) headers[skewHeader] = options.description;
   return Object.assign(headers, options.headers);
 }
 

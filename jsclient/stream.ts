@@ -125,11 +125,11 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-// events reads the server-sent events of response's body: lines of
-// "field: value", each event ended by an empty line, its data one line of
-// JSON, as echorpc writes it. Events without data (pings are comments,
-// ": ping") are skipped.
-async function* events(response: Response): AsyncGenerator<ServerEvent> {
+// events reads the server-sent events of response's body (a stream's, or
+// a streamed batch's: see batch.ts): lines of "field: value", each event
+// ended by an empty line, its data one line of JSON, as echorpc writes it.
+// Events without data (pings are comments, ": ping") are skipped.
+export async function* events(response: Response): AsyncGenerator<ServerEvent> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let pending = ""; // the text after the last line break
   let fields: Record<string, string | undefined> = {};

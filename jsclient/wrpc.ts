@@ -62,6 +62,19 @@ export interface CallOptions {
   onUploadProgress?: (progress: Progress) => void;
   /** A download (see Client.download): told of the bytes received. */
   onDownloadProgress?: (progress: Progress) => void;
+  /**
+   * The hash of the description of the functions that the page was built or
+   * loaded with, sent in the Wrpc-Description header, so that the server can
+   * tell when its functions changed since (a deploy). Default: with a client
+   * that reads the manifest, the manifest's hash.
+   */
+  description?: string;
+  /**
+   * Told, with the server's hash, of every reply that says the server's
+   * functions are no longer those of description: the page is older than the
+   * server, and may offer a reload before a call fails.
+   */
+  onNewVersion?: (hash: string) => void;
 }
 
 /**
@@ -174,6 +187,7 @@ export async function call<T = any>(fn: string, data?: unknown, options: CallOpt
 interface Manifest {
   functions: { name: string; idempotent?: boolean; query?: boolean }[];
   maxBatch?: number;
+  hash?: string;
 }
 
 // The options a batch cannot carry for one of its calls: a call that has
@@ -208,7 +222,7 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
   const base: CallOptions = { ...callDefaults, endpoint };
   // batching is an add-on (see addons.ts); batch.max defaults to 10
   const maxBatch = (batch !== true && batch && batch.max) || 10;
-  const batches: Batcher | undefined = batch && addOns.batcher ? addOns.batcher((body) => post(endpoint, body, base), maxBatch) : undefined;
+  const batches: Batcher | undefined = batch && addOns.batcher ? addOns.batcher(endpoint, base, maxBatch) : undefined;
   const functions: Record<string, Manifest["functions"][number]> = {};
 
   async function readManifest(): Promise<void> {
@@ -220,21 +234,11 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
       throw new WrpcError(`No manifest at ${url} (${why}).`, reply.status, reply.body, "");
     }
     for (const f of m.functions) functions[f.name] = f;
+    base.description ??= m.hash;
     if (typeof m.maxBatch == "number") batches?.lower(m.maxBatch);
   }
   const ready = manifest ? readManifest() : Promise.resolve();
   const loaded = ready.catch(() => {}); // calls wait for the manifest, and go on without it
-
-  // queryURL returns the URL that GETs a call of fn with data
-  // (url/fn?data=<JSON>, with url's query), or undefined when the call is
-  // POSTed: get is off, the manifest does not mark fn as a query, fn's name
-  // is not URL-safe, or the URL would be longer than maxUrl.
-  function queryURL(url: string, fn: string, data: unknown, o: CallOptions): string | undefined {
-    if (!o.get || !functions[fn]?.query || !/^[\w-]+$/.test(fn)) return undefined;
-    const path = urlUnder(url, fn);
-    const full = path + (path.includes("?") ? "&" : "?") + "data=" + encodeURIComponent(json(data));
-    return full.length <= (o.maxUrl || 2000) ? full : undefined;
-  }
 
   return {
     endpoint,
@@ -248,7 +252,8 @@ export function createClient<A = any>(endpoint: string, defaults: ClientOptions 
       const upload = addOns.upload?.(url, fn, data, o);
       const alone = upload || options.batch === false || options.get || ownOptions.some((name) => options[name]);
       if (batches && batches.max > 1 && !alone) return settle(fn, await retrying(() => batches.add(body), o));
-      const getURL = queryURL(url, fn, data, o);
+      // GET for queries is an add-on (see addons.ts)
+      const getURL = addOns.queryURL?.(url, fn, data, o, functions[fn]?.query);
       const reply = await retrying(upload || (() => (getURL ? get(getURL, o) : post(url, body, o))), o);
       return settle(fn, reply);
     },

@@ -4,6 +4,11 @@
 export interface ClientsAPI {
   /** Streams every write to the clients after it starts: {op: create|update|delete, client}. */
   changes: { input: {}; output: Change; stream: true };
+  /**
+   * Creates a client, once per Idempotency-Key (the clients send one and retry).
+   *
+   * @idempotent
+   */
   create: { input: NewClient; output: Client };
   delete: { input: ClientID; output: Client };
   /**

@@ -11,8 +11,16 @@ import { wire, wireStreams, show } from "./ui.js";
 /** @typedef {import("./tester-api").TesterAPI} TesterAPI */
 /** @typedef {import("./clients-api").ClientsAPI} ClientsAPI */
 
-const tester = /** @type {import("/rpc/tester/client.mjs").Client<TesterAPI>} */ (createClient("/rpc/tester", { batch: true }));
-const clients = /** @type {import("/rpc/tester/client.mjs").Client<ClientsAPI>} */ (createClient("/rpc/clients"));
+// Version skew: both clients read their instance's manifest and send its
+// hash with every call; a reply that says the server's functions changed
+// since (a deploy) shows the reload banner, before a call fails.
+const newVersion = () => document.getElementById("reload-banner")?.removeAttribute("hidden");
+const tester = /** @type {import("/rpc/tester/client.mjs").Client<TesterAPI>} */ (
+  createClient("/rpc/tester", { batch: true, manifest: true, onNewVersion: newVersion })
+);
+const clients = /** @type {import("/rpc/tester/client.mjs").Client<ClientsAPI>} */ (
+  createClient("/rpc/clients", { manifest: true, onNewVersion: newVersion })
+);
 
 wire({
   tester,

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
@@ -131,6 +132,16 @@ func newServer() *echo.Echo {
 	queryRPC.Functions(echorpc.Funcs{"post_method": method})
 
 	files(e, flaky)
+
+	// /rpc/skew: "deploy" registers one more function, as a deploy changes
+	// an instance's functions, so that a page loaded before it is stale.
+	skewRPC := echorpc.New(e.Group("/rpc/skew"), echorpc.Config{Manifest: true, MaxBatch: 5})
+	var deploys atomic.Int32
+	skewRPC.Functions(echorpc.Funcs{"echo": funcs["echo"], "deploy": echorpc.Func(func(c echo.Context, _ any) (int32, error) {
+		n := deploys.Add(1)
+		skewRPC.Functions(echorpc.Funcs{fmt.Sprintf("new_%d", n): funcs["echo"]})
+		return n, nil
+	})})
 
 	e.GET("/stream-state", func(c echo.Context) error {
 		streamMu.Lock()

@@ -467,3 +467,27 @@ describe("errors", () => {
     assert.ok(Array.isArray(err.errors));
   });
 });
+
+describe("version skew", () => {
+  test("a client that read the manifest hears once the server's functions change", async () => {
+    const told = [];
+    const api = createClient(`${base}/rpc/skew`, { manifest: true, onNewVersion: (hash) => told.push(hash) });
+    await api.ready;
+    assert.equal(await api.call("echo", 1), 1);
+    assert.deepEqual(told, [], "the same description: nothing to tell");
+    await api.call("deploy", null); // its reply comes before the change
+    assert.equal(await api.call("echo", 2), 2);
+    assert.equal(told.length, 1, "the next reply tells the new hash");
+    const fresh = await (await fetch(`${base}/rpc/skew/manifest.json`)).json();
+    assert.equal(told[0], fresh.hash);
+  });
+  test("a batching client hears it too, and so does a client given the hash it was built with", async () => {
+    const told = [];
+    const api = createClient(`${base}/rpc/skew`, { batch: true, description: "built-long-ago", onNewVersion: (hash) => told.push(hash) });
+    assert.deepEqual(await Promise.all([api.call("echo", 1), api.call("echo", 2)]), [1, 2]);
+    assert.equal(told.length, 1, "one batch, one reply");
+    const plain = createClient(`${base}/rpc/skew`, { onNewVersion: (hash) => told.push(hash) });
+    await plain.call("echo", 3);
+    assert.equal(told.length, 1, "a client that sends no hash hears none");
+  });
+});

@@ -67,9 +67,11 @@ test("the global's clients batch and stream (their add-ons are in the script)", 
   const ctx = load({
     fetch: async (url, init) => {
       seen.push(init.body);
-      if (init.headers.Accept == "text/event-stream") return new Response(sse, { status: 200, headers: { "Content-Type": "text/event-stream" } });
-      const calls = JSON.parse(init.body);
-      return new Response(JSON.stringify(calls.map((c) => envelope(c.data))), { status: 200 });
+      assert.equal(init.headers.Accept, "text/event-stream", "a batch asks for the streamed form");
+      if (!init.body.startsWith("[")) return new Response(sse, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+      // a streamed batch: each item tagged with its index, the last first
+      const items = JSON.parse(init.body).map((c, index) => `event: item\ndata: ${JSON.stringify({ ...envelope(c.data), status: 200, index })}\n\n`);
+      return new Response(items.reverse().join(""), { status: 200, headers: { "Content-Type": "text/event-stream" } });
     },
     Response,
     TextDecoderStream,

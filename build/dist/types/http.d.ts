@@ -30,6 +30,10 @@ export interface Envelope {
 }
 /** Whether x is a weeRPC envelope: an object with a boolean ok and the key "weerpc" (1.1) or "wrpc" (1.0). */
 export declare function isEnvelope(x: unknown): x is Envelope;
+/** The header that carries a description's hash both ways: the client's, and the server's when they differ (see CallOptions.description). */
+export declare const skewHeader = "Wrpc-Description";
+/** Tells options.onNewVersion of the server's hash, when a reply carried one (it does only when the client's is another). */
+export declare function tellNewVersion(options: CallOptions, hash: string | null): void;
 /** Sets the endpoint that calls without one use; the script build sets it to the instance that served it. */
 export declare function setDefaultEndpoint(endpoint: string): void;
 /** The endpoint of a call: its own, else the default one. */
@@ -47,7 +51,8 @@ export declare const get: (url: string, options: CallOptions) => Promise<Reply>;
 export declare function send(url: string, method: "GET" | "POST", body: string | FormData | undefined, options: CallOptions): Promise<Reply>;
 /**
  * The headers of a request: Accept, Content-Type when json, Wrpc-Timeout-Ms
- * for a timeout, and then the options' own, which win. These are the
+ * for a timeout, Wrpc-Description for a description, and then the options'
+ * own, which win. These are the
  * headers send builds; send builds them inline, which keeps the plain-call
  * core (which has no use for this function) under its size budget.
  */

@@ -47,6 +47,19 @@ export interface CallOptions {
     onUploadProgress?: (progress: Progress) => void;
     /** A download (see Client.download): told of the bytes received. */
     onDownloadProgress?: (progress: Progress) => void;
+    /**
+     * The hash of the description of the functions that the page was built or
+     * loaded with, sent in the Wrpc-Description header, so that the server can
+     * tell when its functions changed since (a deploy). Default: with a client
+     * that reads the manifest, the manifest's hash.
+     */
+    description?: string;
+    /**
+     * Told, with the server's hash, of every reply that says the server's
+     * functions are no longer those of description: the page is older than the
+     * server, and may offer a reload before a call fails.
+     */
+    onNewVersion?: (hash: string) => void;
 }
 /**
  * Bounds on retries: exponential backoff with full jitter, or the server's

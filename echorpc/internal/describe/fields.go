@@ -12,8 +12,9 @@ import (
 type field struct {
 	name     string
 	typ      reflect.Type
-	optional bool // omitempty or omitzero
-	quoted   bool // the ",string" option: numbers in the value are quoted
+	optional bool   // omitempty or omitzero
+	quoted   bool   // the ",string" option: numbers in the value are quoted
+	validate string // the validate tag (go-playground/validator's rules), if any
 	index    []int
 }
 
@@ -100,6 +101,7 @@ func (l level) field(i, depth int) (f candidate, inner *level, ok bool) {
 	f.index = index
 	f.optional = l.optional || slices.Contains(options, "omitempty") || slices.Contains(options, "omitzero")
 	f.quoted = slices.Contains(options, "string")
+	f.validate = sf.Tag.Get("validate")
 	return f, nil, true
 }
 

@@ -16,7 +16,11 @@ type Schema struct {
 	Type                 string             `json:"type,omitempty"`
 	Format               string             `json:"format,omitempty"`
 	ContentEncoding      string             `json:"contentEncoding,omitempty"`
-	Minimum              *int               `json:"minimum,omitempty"`
+	Enum                 []any              `json:"enum,omitempty"`
+	Minimum              *float64           `json:"minimum,omitempty"`
+	Maximum              *float64           `json:"maximum,omitempty"`
+	MinLength            *int               `json:"minLength,omitempty"`
+	MaxLength            *int               `json:"maxLength,omitempty"`
 	Items                *Schema            `json:"items,omitempty"`
 	MinItems             *int               `json:"minItems,omitempty"`
 	MaxItems             *int               `json:"maxItems,omitempty"`
@@ -40,7 +44,7 @@ var (
 	durationType      = reflect.TypeFor[time.Duration]()
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-	zero              = 0
+	zero              = 0.0
 )
 
 // Refs to definitions: the manifest keeps them in $defs, an OpenAPI
@@ -93,6 +97,7 @@ func (g *generator) field(t reflect.Type, quoted bool) *Schema {
 	if t == nil {
 		return &Schema{}
 	}
+	t = describedAs(t)
 	if t == g.file && t != nil {
 		return &Schema{Type: "string", Format: binaryFormat}
 	}
@@ -219,7 +224,7 @@ func (g *generator) define(t reflect.Type) string {
 func (g *generator) object(t reflect.Type) *Schema {
 	s := &Schema{Type: "object", Properties: map[string]*Schema{}}
 	for _, f := range fields(t) {
-		s.Properties[f.name] = g.field(f.typ, f.quoted)
+		s.Properties[f.name] = constrain(g.field(f.typ, f.quoted), f.validate)
 		s.order = append(s.order, f.name)
 		if !f.optional {
 			s.Required = append(s.Required, f.name)
@@ -240,4 +245,18 @@ func identifier(name string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "_")
+}
+
+// describer is a type that is sent as another type's JSON, already encoded
+// (topic.Encoded[T], say): it is described as that type.
+type describer interface{ DescribedAs() reflect.Type }
+
+// describedAs is the type t is described as: its DescribedAs, or t.
+func describedAs(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Struct && t.Implements(reflect.TypeFor[describer]()) {
+		if d := reflect.Zero(t).Interface().(describer).DescribedAs(); d != nil {
+			return d
+		}
+	}
+	return t
 }

@@ -19,16 +19,20 @@ import (
 	neturl "net/url"
 	"os"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/echorpcmcp"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcotel"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcprom"
+	"github.com/echo-rpc/wrpc/echorpc/echorpctest"
 	"github.com/go-playground/validator/v10"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -71,6 +75,9 @@ func saveAvatar(ctx context.Context, name, typ string, r io.Reader) (string, err
 func invoicePath(id int) string { return fmt.Sprintf("invoices/%d.pdf", id) }
 
 // passwordOK is the app's own password check.
+// newRPC makes the instance a test checks.
+func newRPC() *echorpc.RPC { return rpc }
+
 func passwordOK(user, password string) bool { return user == "ada" && password == "lovelace" }
 
 // fail stops a check with a message.

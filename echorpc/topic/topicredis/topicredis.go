@@ -1,0 +1,361 @@
+// Package topicredis is a [topic.Engine] on Redis Streams, for a fleet:
+// every instance publishes to and reads from the same logs, so a client
+// that reconnects to any instance resumes from its last id.
+//
+// Each topic is a Redis stream (key Prefix+topic), trimmed by XADD to
+// about MaxLen entries (MAXLEN ~) or to MaxAge (MINID ~). Each instance
+// runs one XREAD loop for all the topics its streams subscribe to, and
+// hands what it reads to the topic's [topic.Ring], where the subscribers
+// wait together; a subscriber that falls behind the ring, or resumes from
+// an older id, reads the log with XRANGE until it catches up.
+//
+// Faults: while Redis does not answer (paused, restarting), open streams
+// stay open (echorpc's pings go on) and wait; Publish fails with a clear
+// error after at most PublishTimeout (an item whose XADD timed out may
+// still have been appended: the caller cannot tell). When Redis answers
+// again the loop checks, for each topic, that its last id is still in the
+// log (retention trims the oldest entries first, so if it is, nothing
+// after it was lost) and continues after it: nothing lost, nothing twice,
+// and no stream reconnects. If the id is gone (Redis lost its data, or the
+// loop fell behind the retention), the topic's subscribers get
+// [topic.ErrGap].
+package topicredis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/echo-rpc/wrpc/echorpc/topic"
+	"github.com/redis/go-redis/v9"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// Client is the Redis client. Required.
+	Client redis.UniversalClient
+	// Prefix is put before a topic's name to make its key.
+	// Optional. Default "wrpc:topic:".
+	Prefix string
+	// MaxLen trims each topic to about this many entries (XADD MAXLEN ~).
+	// Optional. Default 10,000; negative: no length bound.
+	MaxLen int64
+	// MaxAge trims each topic's entries older than this (XADD MINID ~).
+	// Optional. Default 0: no age bound.
+	MaxAge time.Duration
+	// RingSize is how many of a topic's latest items each instance keeps
+	// for its subscribers. Optional. Default 1,024.
+	RingSize int
+	// PublishTimeout bounds a Publish while Redis does not answer.
+	// Optional. Default 2 s.
+	PublishTimeout time.Duration
+	// Logger logs the loop's losses and returns of Redis.
+	// Optional. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Engine is the Redis engine; make it with New, end it with Close.
+type Engine struct {
+	cfg    Config
+	wake   string // this instance's key, written to interrupt its XREAD
+	mu     sync.Mutex
+	topics map[string]*hub
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+// hub is one topic on this instance: its ring, and where the loop reads.
+type hub struct {
+	key  string
+	ring *topic.Ring
+	last string // the loop's cursor in the log
+	subs int
+}
+
+// New makes an Engine and starts its XREAD loop.
+func New(cfg Config) *Engine {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "wrpc:topic:"
+	}
+	if cfg.MaxLen == 0 {
+		cfg.MaxLen = 10000
+	}
+	if cfg.RingSize <= 0 {
+		cfg.RingSize = 1024
+	}
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{cfg: cfg, wake: cfg.Prefix + "\x00wake:" + hex.EncodeToString(b[:]), topics: map[string]*hub{}, stop: cancel, done: make(chan struct{})}
+	go e.loop(ctx)
+	return e
+}
+
+// Close stops the loop. Open subscriptions wait until their context ends.
+func (e *Engine) Close() error {
+	e.stop()
+	<-e.done
+	return e.cfg.Client.Del(context.Background(), e.wake).Err()
+}
+
+// Publish appends data to topic's stream, trimmed as configured, within
+// PublishTimeout.
+func (e *Engine) Publish(ctx context.Context, name string, data []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
+	defer cancel()
+	id, err := e.cfg.Client.XAdd(ctx, e.xadd(e.cfg.Prefix+name, data)).Result()
+	if err != nil {
+		return "", fmt.Errorf("topicredis: publishing to %q: %w", name, err)
+	}
+	return id, nil
+}
+
+func (e *Engine) xadd(key string, data []byte) *redis.XAddArgs {
+	a := &redis.XAddArgs{Stream: key, Values: []any{"d", data}, Approx: true}
+	if e.cfg.MaxAge > 0 {
+		a.MinID = strconv.FormatInt(time.Now().Add(-e.cfg.MaxAge).UnixMilli(), 10)
+	} else if e.cfg.MaxLen > 0 {
+		a.MaxLen = e.cfg.MaxLen
+	}
+	return a
+}
+
+// Subscribe subscribes to topic after the id after ("": from now on).
+func (e *Engine) Subscribe(ctx context.Context, name, after string) (topic.Subscription, error) {
+	h, err := e.join(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s := &sub{e: e, name: name, h: h}
+	if after == "" {
+		s.c, _ = h.ring.Cursor(h.ring.Last())
+		return s, nil
+	}
+	id, ok := topic.ParseID(after)
+	if !ok {
+		s.Close()
+		return nil, topic.ErrGap
+	}
+	// the id must be in the log, or items after it are lost
+	got, err := e.cfg.Client.XRange(ctx, h.key, after, after).Result()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("topicredis: subscribing to %q: %w", name, err)
+	}
+	if len(got) == 0 {
+		s.Close()
+		return nil, topic.ErrGap
+	}
+	s.c, _ = h.ring.Cursor(id)
+	return s, nil
+}
+
+// join finds or makes topic's hub; a new one starts after the log's last
+// entry, and the loop is woken to read it.
+func (e *Engine) join(ctx context.Context, name string) (*hub, error) {
+	e.mu.Lock()
+	h := e.topics[name]
+	if h != nil {
+		h.subs++
+		e.mu.Unlock()
+		return h, nil
+	}
+	e.mu.Unlock()
+	key := e.cfg.Prefix + name
+	last, err := lastID(ctx, e.cfg.Client, key)
+	if err != nil {
+		return nil, fmt.Errorf("topicredis: subscribing to %q: %w", name, err)
+	}
+	id, _ := topic.ParseID(last)
+	e.mu.Lock()
+	if h = e.topics[name]; h == nil {
+		h = &hub{key: key, ring: topic.NewRing(e.cfg.RingSize, id), last: last}
+		e.topics[name] = h
+		e.mu.Unlock()
+		e.cfg.Client.XAdd(ctx, &redis.XAddArgs{Stream: e.wake, Values: []any{"w", 1}, MaxLen: 1})
+		e.cfg.Client.Expire(ctx, e.wake, time.Hour)
+		e.mu.Lock()
+	}
+	h.subs++
+	e.mu.Unlock()
+	return h, nil
+}
+
+// lastID is the id of key's last entry, or "0-0".
+func lastID(ctx context.Context, c redis.UniversalClient, key string) (string, error) {
+	got, err := c.XRevRangeN(ctx, key, "+", "-", 1).Result()
+	if err != nil {
+		return "", err
+	}
+	if len(got) == 0 {
+		return "0-0", nil
+	}
+	return got[0].ID, nil
+}
+
+func (e *Engine) leave(name string, h *hub) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h.subs--; h.subs == 0 && e.topics[name] == h {
+		delete(e.topics, name)
+	}
+}
+
+// loop is the instance's one XREAD: every topic with subscribers here,
+// and the wake key.
+func (e *Engine) loop(ctx context.Context) {
+	defer close(e.done)
+	wakeLast := "$"
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		e.mu.Lock()
+		hubs := make([]*hub, 0, len(e.topics))
+		streams := make([]string, 0, 2*len(e.topics)+2)
+		for _, h := range e.topics {
+			hubs = append(hubs, h)
+			streams = append(streams, h.key)
+		}
+		streams = append(streams, e.wake)
+		for _, h := range hubs {
+			streams = append(streams, h.last)
+		}
+		streams = append(streams, wakeLast)
+		e.mu.Unlock()
+		res, err := e.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: streams, Count: 1000, Block: 2 * time.Second}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = min(max(2*backoff, 100*time.Millisecond), 2*time.Second)
+			e.cfg.Logger.Warn("topicredis: reading the topics failed: retrying", "err", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			e.check(ctx, hubs)
+			continue
+		}
+		if backoff > 0 {
+			backoff = 0
+			e.cfg.Logger.Info("topicredis: reading the topics again")
+		}
+		byKey := make(map[string]*hub, len(hubs))
+		for _, h := range hubs {
+			byKey[h.key] = h
+		}
+		for _, s := range res {
+			if s.Stream == e.wake {
+				if len(s.Messages) > 0 {
+					wakeLast = s.Messages[len(s.Messages)-1].ID
+				}
+				continue
+			}
+			h := byKey[s.Stream]
+			if h == nil || len(s.Messages) == 0 {
+				continue
+			}
+			items := make([]topic.Item, len(s.Messages))
+			for i, m := range s.Messages {
+				d, _ := m.Values["d"].(string)
+				items[i] = topic.Item{ID: m.ID, Data: []byte(d)}
+			}
+			h.ring.Append(items...)
+			e.mu.Lock()
+			h.last = s.Messages[len(s.Messages)-1].ID
+			e.mu.Unlock()
+		}
+	}
+}
+
+// check runs after a failure of Redis: each hub's cursor must still be in
+// the log; where it is not, its subscribers get ErrGap and the hub starts
+// again after the log's last entry.
+func (e *Engine) check(ctx context.Context, hubs []*hub) {
+	for _, h := range hubs {
+		e.mu.Lock()
+		last := h.last
+		e.mu.Unlock()
+		if last == "0-0" {
+			continue
+		}
+		got, err := e.cfg.Client.XRange(ctx, h.key, last, last).Result()
+		if err != nil || len(got) > 0 {
+			continue // still down (checked again), or nothing lost
+		}
+		now, err := lastID(ctx, e.cfg.Client, h.key)
+		if err != nil {
+			continue
+		}
+		e.cfg.Logger.Warn("topicredis: a topic's log lost entries: its subscribers get a gap", "key", h.key, "last", last)
+		id, _ := topic.ParseID(now)
+		h.ring.Reset(id)
+		e.mu.Lock()
+		h.last = now
+		e.mu.Unlock()
+	}
+}
+
+// sub is one subscriber: a cursor in its hub's ring, reading the log
+// while it is behind the ring.
+type sub struct {
+	e    *Engine
+	name string
+	h    *hub
+	c    topic.Cursor
+	done bool
+}
+
+func (s *sub) Next(ctx context.Context) ([]topic.Item, error) {
+	items, ok, err := s.h.ring.Read(ctx, &s.c, 256)
+	if ok {
+		return items, err
+	}
+	// behind the ring: read the log from the cursor (inclusive, to check
+	// that it is still there)
+	after := s.c.After.String()
+	got, err := s.e.cfg.Client.XRangeN(ctx, s.h.key, after, "+", 257).Result()
+	if err != nil {
+		// Redis does not answer: wait, and let the stream go on
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+			return nil, nil
+		}
+	}
+	if len(got) == 0 || got[0].ID != after {
+		return nil, topic.ErrGap
+	}
+	items = make([]topic.Item, 0, len(got)-1)
+	for _, m := range got[1:] {
+		d, _ := m.Values["d"].(string)
+		items = append(items, topic.Item{ID: m.ID, Data: []byte(d)})
+	}
+	if len(items) > 0 {
+		s.c.After, _ = topic.ParseID(items[len(items)-1].ID)
+	}
+	return items, nil
+}
+
+func (s *sub) Close() {
+	if !s.done {
+		s.done = true
+		s.e.leave(s.name, s.h)
+	}
+}
