@@ -18,8 +18,8 @@ func TestBundleIsFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 11 {
-		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs, files.mjs, console.js, their maps and console.css", len(files))
+	if len(files) != 13 {
+		t.Fatalf("built %d files, want client.js, client.mjs, query.mjs, files.mjs, channel.mjs, console.js, their maps and console.css", len(files))
 	}
 	if stale := compare(filepath.Join("..", outDir), outDir, files); len(stale) > 0 {
 		t.Fatalf("%v out of date: run go generate ./... and commit build/dist", stale)

@@ -39,7 +39,9 @@ const (
 // included; the script is held to a size budget (see build_test.go). The
 // TanStack Query helpers are a module of their own, not in the script.
 // Files (uploads, downloads) are in the ES module; the script loads them
-// from the instance, files.mjs, on its first call with a file.
+// from the instance, files.mjs, on its first call with a file. The shared
+// stream connection (channel.mjs) is a chunk that both load from the
+// instance on a page's first stream.
 //
 // The console (echorpc.Config.Console) is an ES module that imports the
 // instance's own client.mjs at run time (kept external, so the page loads
@@ -53,6 +55,7 @@ var targets = []struct {
 	{"jsclient/module.ts", "client.mjs", api.FormatESModule, nil},
 	{"jsclient/query.ts", "query.mjs", api.FormatESModule, nil},
 	{"jsclient/files.ts", "files.mjs", api.FormatESModule, nil},
+	{"jsclient/channel.ts", "channel.mjs", api.FormatESModule, nil},
 	{"jsclient/console/console.ts", "console.js", api.FormatESModule, []string{"./client.mjs"}},
 	{"jsclient/console/console.css", "console.css", api.FormatDefault, nil},
 }

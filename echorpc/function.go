@@ -190,7 +190,8 @@ type callEnv struct {
 	dialect dialect // the request's, for a stream's envelopes
 	rpc     *RPC
 	fn      *function
-	files   *fileSet // a multipart call's files
+	files   *fileSet       // a multipart call's files
+	frames  *channelStream // the stream's channel, nil when it has its own response
 }
 
 // function is a registered function with what guards and wraps it.

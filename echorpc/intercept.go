@@ -48,10 +48,11 @@ type Call struct {
 	// the function does not run again.
 	Replayed bool
 
-	refusal  *Error   // why a Rejected call was refused
-	replayed *Result  // a Replayed call's stored answer
-	dialect  dialect  // the request's
-	files    *fileSet // a multipart call's files
+	refusal  *Error         // why a Rejected call was refused
+	replayed *Result        // a Replayed call's stored answer
+	dialect  dialect        // the request's
+	files    *fileSet       // a multipart call's files
+	frames   *channelStream // a stream's channel (channel.go)
 }
 
 // Result is what a call produced.

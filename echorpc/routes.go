@@ -14,6 +14,7 @@ import (
 //	POST    Prefix/<name>           a function's URL (functionEdge)
 //	GET     Prefix/<name>           a query's URL (queryEdge), HEAD too
 //	GET     Prefix/client.js, ...   the browser client's files, HEAD too
+//	GET     Prefix/channel.ws       the shared stream connection, a WebSocket (channel.go)
 //	GET     Prefix/manifest.json, client.d.ts, openapi.json   descriptions, HEAD too
 //	GET     Prefix/console, console.js, ...   the console, with Console only (console.go)
 //
@@ -36,8 +37,13 @@ func (rpc *RPC) mount(r Router, prefix string) {
 	rpc.others(r, prefix, fixedAllow(allowRoute), errMethod)
 
 	for _, name := range wrpc.ClientFiles {
-		rpc.file(r, prefix+"/"+name, clientAssets.get(name).serve)
+		h := clientAssets.get(name).serve
+		if rpc.config.DisableChannel && strings.HasPrefix(name, "channel.") {
+			h = rpc.channelOff // the client's channel code: it finds none, and falls back
+		}
+		rpc.file(r, prefix+"/"+name, h)
 	}
+	rpc.file(r, prefix+channelPath, rpc.serveChannel)
 	describe := map[string]echo.HandlerFunc{
 		"/manifest.json": rpc.serveManifest,
 		"/client.d.ts":   rpc.serveTypeScript,
@@ -110,4 +116,12 @@ func (rpc *RPC) describeOff(c echo.Context) error {
 	x := rpc.newExchange(c)
 	defer x.free()
 	return x.refuse(errDescribeOff)
+}
+
+// channelOff answers the channel's files of an instance with the channel
+// off.
+func (rpc *RPC) channelOff(c echo.Context) error {
+	x := rpc.newExchange(c)
+	defer x.free()
+	return x.refuse(errChannelOff)
 }

@@ -191,6 +191,22 @@ type Config struct {
 	// Optional. Default 0 (no bound).
 	MaxStreams int
 
+	// DisableChannel turns off the shared stream connection: the WebSocket
+	// at Prefix/channel.ws that carries every stream of a page, each an id
+	// within it, so that a page's streams do not each take one of the six
+	// HTTP/1.1 connections a browser allows per origin (see [Stream]). The
+	// clients then give each stream its own request, as they do with a
+	// server that does not offer it.
+	// Optional. Default false: the channel is on.
+	DisableChannel bool
+
+	// MaxChannels bounds the shared stream connections open at once; one
+	// more is answered 503 "Too many open stream connections: try again
+	// later." before the upgrade, and the clients fall back to a request
+	// per stream. MaxStreams still counts each stream of a channel.
+	// Optional. Default 0 (no bound).
+	MaxChannels int
+
 	// StreamPing is how often an idle stream gets a comment line (": ping"),
 	// so that proxies and browsers keep it open.
 	// Optional. Default 15s; a negative value sends none.
@@ -277,6 +293,7 @@ type RPC struct {
 	refuse   CallFunc // a refusal through the instance's interceptors
 	inFlight slots    // requests running (MaxInFlight)
 	open     slots    // streams open (MaxStreams)
+	channels slots    // channels open (MaxChannels)
 	streams  streamSet
 
 	mu    sync.Mutex                           // serializes writers of funcs
@@ -411,7 +428,7 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		env := callEnv{strict: s.strict, rpc: rpc, fn: fn}
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
 			env := env
-			env.dialect, env.files = call.dialect, call.files
+			env.dialect, env.files, env.frames = call.dialect, call.files, call.frames
 			return h.call(c, call.Data, env)
 		}, rpc.config.Interceptors, s.intercept)
 		next[name] = fn

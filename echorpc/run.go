@@ -70,7 +70,7 @@ func (x *exchange) call(c echo.Context, fn *function, v dialect, data []byte, de
 		c.SetRequest(r.WithContext(ctx))
 		defer c.SetRequest(r)
 	}
-	return fn.invoke(c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v, files: x.files})
+	return fn.invoke(c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v, files: x.files, frames: x.frames})
 }
 
 // logError logs a call's unexpected error by its kind, once.

@@ -51,6 +51,9 @@ type exchange struct {
 	// files it brought, removed when the exchange is freed.
 	parts *partReader
 	files *fileSet
+	// frames is set for a stream of a channel (channel.go): its answer
+	// goes out as the channel's messages.
+	frames *channelStream
 }
 
 // item is one call that a request carries: a single call's only item, or

@@ -114,9 +114,9 @@ var (
 // keep-alive pings (from the instance's one pinger) take turns under mu.
 type eventWriter struct {
 	c       echo.Context
-	key     *http.Request // the stream's key in streamSet
 	env     callEnv
-	rc      *http.ResponseController
+	rc      *http.ResponseController // nil on a channel
+	frames  *channelStream           // the stream's channel, nil for its own response (channel.go)
 	cancel  context.CancelCauseFunc
 	pinging atomic.Bool // a ping is on its way
 
@@ -136,8 +136,11 @@ func newEventWriter(c echo.Context, env callEnv) *eventWriter {
 	r := c.Request()
 	ctx, cancel := context.WithCancelCause(r.Context())
 	c.SetRequest(r.WithContext(ctx))
-	w := &eventWriter{c: c, key: r, env: env, rc: http.NewResponseController(c.Response().Writer), cancel: cancel, last: time.Now()}
-	env.rpc.streams.track(w, env.rpc.config.StreamPing)
+	w := &eventWriter{c: c, env: env, frames: env.frames, cancel: cancel, last: time.Now()}
+	if w.frames == nil {
+		w.rc = http.NewResponseController(c.Response().Writer)
+	}
+	env.rpc.streams.track(w, r, env.rpc.config.StreamPing)
 	w.mu.Lock()
 	w.opener = time.AfterFunc(streamStartDelay, w.open)
 	w.mu.Unlock()
@@ -157,6 +160,13 @@ func (w *eventWriter) open() {
 		return
 	}
 	w.start()
+	if w.frames != nil {
+		w.buffer()
+		w.frames.head(&w.rb.buf)
+		w.rb.buf.WriteString(`,"start":true}`)
+		w.flush()
+		return
+	}
 	if w.failed = w.rc.Flush(); w.failed != nil {
 		w.failed = errStreamStalled
 		w.cancel(errStreamStalled)
@@ -171,6 +181,10 @@ func (w *eventWriter) start() {
 	}
 	w.started = true
 	w.opener.Stop() // no need to open it any more
+	if w.frames != nil {
+		w.frames.started.Store(true)
+		return
+	}
 	h := w.c.Response().Header()
 	h[echo.HeaderContentType] = headerEventStream
 	h[echo.HeaderCacheControl] = headerNoStore
@@ -185,7 +199,7 @@ func (w *eventWriter) ping(every time.Duration) {
 	defer w.pinging.Store(false)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.done || w.failed != nil || time.Since(w.last) < every {
+	if w.frames != nil || w.done || w.failed != nil || time.Since(w.last) < every {
 		return
 	}
 	w.start()
@@ -240,20 +254,33 @@ func (w *eventWriter) send(id string, item any) error {
 	}
 	w.buffer()
 	b := &w.rb.buf
-	b.WriteString("id: ")
-	if id == "" {
-		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(w.seq+1), 10))
+	if w.frames != nil {
+		w.frames.head(b)
+		b.WriteString(`,"eventId":`)
+		if id == "" {
+			b.WriteByte('"')
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(w.seq+1), 10))
+			b.WriteByte('"')
+		} else {
+			b.Write(appendString(b.AvailableBuffer(), id))
+		}
+		b.WriteString(`,"envelope":`)
 	} else {
-		b.WriteString(id)
+		b.WriteString("id: ")
+		if id == "" {
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(w.seq+1), 10))
+		} else {
+			b.WriteString(id)
+		}
+		b.WriteString("\ndata: ")
 	}
-	b.WriteString("\ndata: ")
 	res := Result{Response: Response{OK: true, Data: item}, Status: http.StatusOK}
 	if status := w.rb.appendEnvelope(w.c, w.env.dialect, &res, false); status != http.StatusOK {
 		b.Reset() // appendEnvelope logged why
 		w.broken = errItemNotEncodable
 		return w.broken
 	}
-	b.WriteString("\n\n")
+	w.endEvent()
 	w.seq++
 	w.start()
 	if w.flush(); w.failed != nil {
@@ -261,6 +288,15 @@ func (w *eventWriter) send(id string, item any) error {
 	}
 	w.items++
 	return nil
+}
+
+// endEvent ends an event (or a channel's message) in the buffer.
+func (w *eventWriter) endEvent() {
+	if w.frames != nil {
+		w.rb.buf.WriteByte('}')
+	} else {
+		w.rb.buf.WriteString("\n\n")
+	}
 }
 
 // flush writes what is buffered, within the write timeout; a caller that
@@ -271,16 +307,20 @@ func (w *eventWriter) flush() {
 		w.rb = nil
 		return
 	}
-	if d := w.env.rpc.config.StreamWriteTimeout; d > 0 {
-		_ = w.rc.SetWriteDeadline(time.Now().Add(d))
+	var err error
+	if w.frames != nil {
+		err = w.frames.ch.write(w.rb.buf.Bytes())
+	} else {
+		if d := w.env.rpc.config.StreamWriteTimeout; d > 0 {
+			_ = w.rc.SetWriteDeadline(time.Now().Add(d))
+		}
+		if _, err = w.c.Response().Write(w.rb.buf.Bytes()); err == nil {
+			err = w.rc.Flush()
+		}
 	}
-	_, err := w.c.Response().Write(w.rb.buf.Bytes())
 	w.rb.free()
 	w.rb = nil
 	w.last = time.Now()
-	if err == nil {
-		err = w.rc.Flush()
-	}
 	if err != nil {
 		w.failed = errStreamStalled
 		w.cancel(errStreamStalled)
@@ -304,7 +344,7 @@ func (w *eventWriter) end(err error) Result {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.done = true
-	if w.failed != nil {
+	if w.failed != nil || w.frames != nil && w.frames.gone() {
 		return res
 	}
 	ok := res.OK && res.Err == nil
@@ -314,14 +354,17 @@ func (w *eventWriter) end(err error) Result {
 	w.start()
 	w.buffer()
 	b := &w.rb.buf
-	if ok {
+	switch {
+	case w.frames != nil:
+		w.frames.head(b)
+		b.WriteString(`,"end":`)
+	case ok:
 		b.WriteString("event: end\ndata: ")
-		w.rb.appendEnvelope(w.c, w.env.dialect, &res, false)
-	} else {
+	default:
 		b.WriteString("event: error\ndata: ")
-		w.rb.appendEnvelope(w.c, w.env.dialect, &res, true)
 	}
-	b.WriteString("\n\n")
+	w.rb.appendEnvelope(w.c, w.env.dialect, &res, !ok)
+	w.endEvent()
 	w.flush()
 	return res
 }
@@ -359,7 +402,7 @@ func (w *eventWriter) close() {
 	w.opener.Stop()
 	w.done = true
 	w.mu.Unlock()
-	w.env.rpc.streams.untrack(w.key)
+	w.env.rpc.streams.untrack(w)
 	w.cancel(nil)
 	w.mu.Lock()
 	if w.rb != nil {
@@ -369,70 +412,106 @@ func (w *eventWriter) close() {
 	w.mu.Unlock()
 }
 
-// streamSet is the instance's open streams: one goroutine pings the idle
-// ones, and a server shutdown ends them (with a 503 error event) instead of
-// waiting for them.
+// streamSet is the instance's open streams and channels (channel.go):
+// one goroutine pings the idle ones, and a server shutdown ends them (with
+// a 503 error event) instead of waiting for them.
 type streamSet struct {
-	mu      sync.Mutex
-	open    map[*http.Request]*eventWriter
-	servers map[*http.Server]bool
-	pinger  bool // the ping loop runs
+	mu       sync.Mutex
+	open     map[*eventWriter]struct{}
+	channels map[*channel]struct{}
+	servers  map[*http.Server]bool
+	pinger   bool // the ping loop runs
 }
 
-// track adds a stream, starts the ping loop if it is not running, and
-// hooks the instance into its server's Shutdown the first time a stream
-// runs on that server.
-func (s *streamSet) track(w *eventWriter, every time.Duration) {
+// track adds a stream, whose request is r, starts the ping loop if it is
+// not running, and hooks the instance into its server's Shutdown the first
+// time a stream runs on that server.
+func (s *streamSet) track(w *eventWriter, r *http.Request, every time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.open == nil {
-		s.open = map[*http.Request]*eventWriter{}
-		s.servers = map[*http.Server]bool{}
+		s.open = map[*eventWriter]struct{}{}
 	}
-	s.open[w.key] = w
+	s.open[w] = struct{}{}
+	s.started(r, every)
+}
+
+// trackChannel adds a channel, as track adds a stream.
+func (s *streamSet) trackChannel(ch *channel, every time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.channels == nil {
+		s.channels = map[*channel]struct{}{}
+	}
+	s.channels[ch] = struct{}{}
+	s.started(ch.c.Request(), every)
+}
+
+// started starts the ping loop and hooks r's server's Shutdown, once;
+// s.mu is held.
+func (s *streamSet) started(r *http.Request, every time.Duration) {
 	if every > 0 && !s.pinger {
 		s.pinger = true
 		go s.ping(every)
 	}
-	if srv, ok := w.key.Context().Value(http.ServerContextKey).(*http.Server); ok && !s.servers[srv] {
+	if s.servers == nil {
+		s.servers = map[*http.Server]bool{}
+	}
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && !s.servers[srv] {
 		s.servers[srv] = true
 		srv.RegisterOnShutdown(s.shutdown)
 	}
 }
 
-func (s *streamSet) untrack(r *http.Request) {
+func (s *streamSet) untrack(w *eventWriter) {
 	s.mu.Lock()
-	delete(s.open, r)
+	delete(s.open, w)
 	s.mu.Unlock()
 }
 
-// ping runs while streams are open: every tick, each stream idle for
-// every gets a ping, written on a goroutine of its own so that a caller
-// that stopped reading delays no other stream.
+func (s *streamSet) untrackChannel(ch *channel) {
+	s.mu.Lock()
+	delete(s.channels, ch)
+	s.mu.Unlock()
+}
+
+// ping runs while streams or channels are open: every tick, each stream
+// of its own response and each channel idle for every gets a ping, written
+// on a goroutine of its own so that a caller that stopped reading delays
+// no other. The streams of a channel get none: their channel does.
 func (s *streamSet) ping(every time.Duration) {
 	t := time.NewTicker(every / 2)
 	defer t.Stop()
 	for range t.C {
 		s.mu.Lock()
-		if len(s.open) == 0 {
+		if len(s.open) == 0 && len(s.channels) == 0 {
 			s.pinger = false
 			s.mu.Unlock()
 			return
 		}
-		for _, w := range s.open {
-			if w.pinging.CompareAndSwap(false, true) {
+		for w := range s.open {
+			if w.frames == nil && w.pinging.CompareAndSwap(false, true) {
 				go w.ping(every)
+			}
+		}
+		for ch := range s.channels {
+			if ch.pinging.CompareAndSwap(false, true) {
+				go ch.ping(every)
 			}
 		}
 		s.mu.Unlock()
 	}
 }
 
-// shutdown ends every open stream with http.ErrServerClosed.
+// shutdown ends every open stream with http.ErrServerClosed, and every
+// channel once its streams have ended.
 func (s *streamSet) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, w := range s.open {
+	for w := range s.open {
 		w.cancel(http.ErrServerClosed)
+	}
+	for ch := range s.channels {
+		ch.shutdown()
 	}
 }

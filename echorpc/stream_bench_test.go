@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/labstack/echo/v4"
 )
@@ -285,20 +286,30 @@ const idleHelperEnv = "WRPC_BENCH_IDLE_STREAMS_AT"
 // (all the memory the Go runtime holds), divided by the number of streams.
 // One sub-benchmark has the default keep-alive pings (a ticker goroutine
 // per stream), the other none.
+//
+// The channel sub-benchmarks open the same 10,000 streams over 100 shared
+// connections (channel.go), 100 streams each: a stream then costs its
+// handler's goroutine and its state, and the connection's buffers are
+// shared.
 func BenchmarkStreamIdleMemory(b *testing.B) {
 	for _, tt := range []struct {
-		name string
-		ping time.Duration
-	}{{"ping-15s", 15 * time.Second}, {"no-ping", -1}} {
+		name    string
+		ping    time.Duration
+		channel bool
+	}{{"ping-15s", 15 * time.Second, false}, {"no-ping", -1, false}, {"channel-ping-15s", 15 * time.Second, true}} {
 		b.Run(tt.name, func(b *testing.B) {
 			for range b.N {
-				benchIdleMemory(b, tt.ping)
+				benchIdleMemory(b, tt.ping, tt.channel)
 			}
 		})
 	}
 }
 
-func benchIdleMemory(b *testing.B, ping time.Duration) {
+// idleChannels is how many shared connections carry the 10,000 streams of
+// BenchmarkStreamIdleMemory's channel runs.
+const idleChannels = 100
+
+func benchIdleMemory(b *testing.B, ping time.Duration, channel bool) {
 	raiseFileLimit(b, idleStreams+1000)
 	srv := benchStreamServer(b, echorpc.Config{StreamPing: ping}, echorpc.Funcs{
 		"idle": echorpc.Stream(func(c echo.Context, _ any, send func(string, string) error) error {
@@ -332,6 +343,9 @@ func benchIdleMemory(b *testing.B, ping time.Duration) {
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStreamIdleCallers$", "-test.v")
 	cmd.Env = append(os.Environ(), idleHelperEnv+"="+addr)
+	if channel {
+		cmd.Env = append(cmd.Env, idleHelperEnv+"_CHANNEL=1")
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -418,6 +432,10 @@ func TestStreamIdleCallers(t *testing.T) {
 		t.Skip("the callers of BenchmarkStreamIdleMemory")
 	}
 	raiseFileLimit(t, idleStreams+1000)
+	if os.Getenv(idleHelperEnv+"_CHANNEL") != "" {
+		idleChannelCallers(addr)
+		return
+	}
 	conns := make([]net.Conn, idleStreams)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -449,5 +467,58 @@ func TestStreamIdleCallers(t *testing.T) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	for _, c := range conns {
 		c.Close()
+	}
+}
+
+// idleChannelCallers opens BenchmarkStreamIdleMemory's streams over
+// idleChannels shared connections, reads each one's first item, says so
+// and holds them until stdin closes.
+func idleChannelCallers(addr string) {
+	conns := make([]*websocket.Conn, idleChannels)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/rpc/channel.ws", nil)
+			if err != nil {
+				failed.Store(err)
+				return
+			}
+			conns[i] = conn
+			for id := 1; id <= idleStreams/idleChannels; id++ {
+				msg := `{"open":` + strconv.Itoa(id) + `,"call":{"weerpc":1.1,"function":"idle"}}`
+				if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+			for range idleStreams / idleChannels {
+				if _, _, err := conn.Read(ctx); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+			go func() { // keep reading: pings are answered by a reader
+				for {
+					if _, _, err := conn.Read(context.Background()); err != nil {
+						return
+					}
+				}
+			}()
+		}()
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		fmt.Printf("streams failed: %v\n", err)
+		return
+	}
+	fmt.Println("streams open")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		_ = c.CloseNow()
 	}
 }

@@ -96,7 +96,7 @@ export function batcher(endpoint: string, options: CallOptions, max: number): Ba
 async function settleEach(calls: Queued[], response: Response) {
   try {
     for await (const event of events(response)) {
-      const item: Envelope & { index: number } = JSON.parse(event.data);
+      const item = event.body as Envelope & { index: number };
       calls[item.index]?.resolve({ status: item.status!, body: item });
     }
   } catch {}

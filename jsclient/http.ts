@@ -17,6 +17,15 @@ export interface Reply {
   retryAfter?: number;
   /** A stream that started (Content-Type text/event-stream): its response, whose body stream reads. */
   events?: Response;
+  /** A stream that started on the shared connection (channel.ts): its events. */
+  feed?: AsyncIterable<ServerEvent>;
+}
+
+/** One event of a stream: its type ("end", "error", or none for an item), its id, and its envelope, parsed. */
+export interface ServerEvent {
+  event: string | undefined;
+  id?: string;
+  body: unknown;
 }
 
 /** A weeRPC reply envelope (a batch's reply is an array of them, each with its status). */

@@ -1,8 +1,20 @@
 // Streams: a call of a streaming function read as server-sent events, with
 // reconnects (resume) that share one backoff and one retry budget.
+import type * as channel from "./channel.js";
+import { urlUnder } from "./endpoint.js";
 import { settle, WrpcError } from "./error.js";
-import { anySignal, endpointOf, failureReason, post, retryDelay, type Reply } from "./http.js";
+import { anySignal, endpointOf, failureReason, post, retryDelay, type Reply, type ServerEvent } from "./http.js";
 import { wrpc, type StreamOptions } from "./wrpc.js";
+
+// A stream goes on the endpoint's shared connection where there is one:
+// see channel.ts, a chunk that the instance serves (channel.mjs), loaded on
+// the page's first stream and kept (as import() keeps a module, or its
+// failure, by URL). Where there is none (an instance that does not offer
+// it, or Node, whose import() takes no http: URL), or the chunk says it
+// cannot carry the stream (undefined), each try is a request of its own.
+// The chunk's URL resolves as import() resolves it, against the client's own
+// URL: a full or an absolute-path endpoint ("/rpc") finds it; with one
+// relative to the page's URL, streams go as requests of their own.
 
 // stableAfter is how long (ms) a connection of a resumed stream must stay
 // up for its drop to start the retry budget afresh (see
@@ -42,6 +54,7 @@ const stableAfter = 5000;
 export async function* stream<T = any>(fn: string, data?: unknown, options: StreamOptions = {}): AsyncGenerator<T, void, undefined> {
   const { timeout } = options;
   const body = wrpc(fn, data, options.version);
+  const url = endpointOf(options);
   const started = Date.now();
   const stop = new AbortController(); // aborted when the loop is left
   const signal = anySignal(options.signal, timeout, stop.signal);
@@ -57,14 +70,19 @@ export async function* stream<T = any>(fn: string, data?: unknown, options: Stre
       const headers: Record<string, string> = { ...options.headers, Accept: "text/event-stream" };
       if (lastId !== undefined) headers["Last-Event-ID"] = lastId;
       // the server's deadline is what is left of the timeout (signal has the timeout itself)
-      if (timeout) headers["Wrpc-Timeout-Ms"] = String(Math.max(1, Math.ceil(timeout - (Date.now() - started))));
-      let reply: Reply = await post(endpointOf(options), body, { ...options, signal, headers });
-      if (reply.events) {
+      const left = timeout && Math.max(1, Math.ceil(timeout - (Date.now() - started)));
+      if (left) headers["Wrpc-Timeout-Ms"] = String(left);
+      // on the shared connection, else (undefined) as a request of its own
+      let reply: Reply =
+        (await import(urlUnder(url, "channel.mjs")).then((chunk: typeof channel) => chunk.open(body, lastId, left, signal, options), () => {})) ||
+        (await post(url, body, { ...options, signal, headers }));
+      const feed = reply.feed || (reply.events && events(reply.events));
+      if (feed) {
         const connected = Date.now();
         try {
-          for await (const event of events(reply.events)) {
+          for await (const event of feed) {
             // an error event throws here
-            const item = settle(fn, { status: 200, body: JSON.parse(event.data) });
+            const item = settle(fn, { status: 200, body: event.body });
             if (event.event == "end") return;
             lastId = event.id ?? lastId;
             yield item;
@@ -107,18 +125,10 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-// One server-sent event with data: its type ("end", "error", or none for
-// an item), its id, and its data (one line, as echorpc writes it).
-export interface ServerEvent {
-  event: string | undefined;
-  id: string | undefined;
-  data: string;
-}
-
 // events reads the server-sent events of response's body (a stream's, or
 // a streamed batch's: see batch.ts): lines of "field: value", each event
-// ended by an empty line. Events without data (pings are comments,
-// ": ping") are skipped.
+// ended by an empty line, its data one line of JSON, as echorpc writes it.
+// Events without data (pings are comments, ": ping") are skipped.
 export async function* events(response: Response): AsyncGenerator<ServerEvent> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let pending = ""; // the text after the last line break
@@ -134,7 +144,7 @@ export async function* events(response: Response): AsyncGenerator<ServerEvent> {
         fields[field] = text;
         continue;
       }
-      if (fields.data) yield { event: fields.event, id: fields.id, data: fields.data };
+      if (fields.data) yield { event: fields.event, id: fields.id, body: JSON.parse(fields.data) };
       fields = {};
     }
   }

@@ -1,3 +1,4 @@
+import { type ServerEvent } from "./http.js";
 import { type StreamOptions } from "./wrpc.js";
 /**
  * Streams fn's items: calls the streaming function fn with data (a POST
@@ -27,9 +28,4 @@ import { type StreamOptions } from "./wrpc.js";
  * AbortSignal.any (Chrome 116+, Firefox 124+, Safari 17.4+, Node 20.3+).
  */
 export declare function stream<T = any>(fn: string, data?: unknown, options?: StreamOptions): AsyncGenerator<T, void, undefined>;
-export interface ServerEvent {
-    event: string | undefined;
-    id: string | undefined;
-    data: string;
-}
 export declare function events(response: Response): AsyncGenerator<ServerEvent>;
