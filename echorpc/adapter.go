@@ -32,6 +32,8 @@ type adapted struct{ rpc *RPC }
 
 func (a adapted) Describe(c echo.Context) describe.Instance { return a.rpc.describe(c, false) }
 
+func (a adapted) Contract() []byte { return a.rpc.currentDescription().json }
+
 func (a adapted) CrossOriginAllowed(r *http.Request) bool {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
 		post := *r // net/http's check lets safe methods through: check it as a POST

@@ -16,23 +16,17 @@ import (
 // was loaded before a deploy changed the functions).
 const descriptionHeader = "Wrpc-Description"
 
-// description is the instance's description for one registry (one value
-// of rpc.funcs), made when first asked for and kept until the registry
-// changes.
+// description is the instance's description for one registry (every
+// function, whoever asks: the manifest that a caller allowed every function
+// would get, as indented JSON, without its hash). It is the instance's
+// contract with its callers: echorpctest compares it with a committed
+// snapshot (through internal/adapter), and the manifest's "hash" (and the
+// Wrpc-Description header) is a hash of it. It is made when first asked
+// for, and kept until the registry (rpc.funcs) changes.
 type description struct {
 	funcs *map[string]*function // the registry it describes
 	json  []byte
 	hash  string
-}
-
-// Description returns what the instance says of all its functions,
-// whoever asks: the manifest (see Config.Manifest) that a caller allowed
-// every function would get, as indented JSON, without its hash. It is the
-// instance's contract with its callers: the echorpctest package compares it
-// with a committed snapshot to catch a change that breaks them, and the
-// manifest's "hash" (and the Wrpc-Description header) is a hash of it.
-func (rpc *RPC) Description() []byte {
-	return rpc.currentDescription().json
 }
 
 // currentDescription returns the description of the registry as it is

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/echorpctest"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -68,7 +69,7 @@ func TestDescriptionListsEveryFunction(t *testing.T) {
 			Rules   *struct{ Session []string }
 		}
 	}
-	require.NoError(t, json.Unmarshal(rpc.Description(), &d))
+	require.NoError(t, json.Unmarshal(echorpctest.Description(rpc), &d))
 	assert.Equal(t, "/rpc", d.Endpoint)
 	require.Len(t, d.Functions, 2)
 	assert.Equal(t, "guarded", d.Functions[0].Name)

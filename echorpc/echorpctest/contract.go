@@ -46,6 +46,7 @@ import (
 	"testing"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/internal/adapter"
 )
 
 // update is the flag that rewrites the snapshots. It is not named
@@ -56,7 +57,13 @@ var update = flag.Bool("update-contract", false, "echorpctest: write the contrac
 // that do not all define the flag.
 const updateEnv = "WRPC_UPDATE_CONTRACT"
 
-// CheckContract compares rpc's description ([echorpc.RPC.Description])
+// Description returns rpc's description: what the instance says of all its
+// functions, whoever asks (the manifest that a caller allowed every function
+// would get, as indented JSON, without its hash). It is what CheckContract
+// snapshots, and what the manifest's "hash" is a hash of.
+func Description(rpc *echorpc.RPC) []byte { return adapter.Of(rpc).Contract() }
+
+// CheckContract compares rpc's description ([Description])
 // with the snapshot in the file at path, and fails t on every change that
 // breaks the instance's callers, one error per change, naming the function
 // and the field. With -update-contract (or WRPC_UPDATE_CONTRACT=1) it writes
@@ -64,7 +71,7 @@ const updateEnv = "WRPC_UPDATE_CONTRACT"
 // fails the test, saying how to write it.
 func CheckContract(t testing.TB, rpc *echorpc.RPC, path string) {
 	t.Helper()
-	now := rpc.Description()
+	now := Description(rpc)
 	if *update || os.Getenv(updateEnv) == "1" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatalf("echorpctest: %v", err)
@@ -104,7 +111,7 @@ func CheckContract(t testing.TB, rpc *echorpc.RPC, path string) {
 	}
 }
 
-// Compare compares two descriptions (as [echorpc.RPC.Description] writes
+// Compare compares two descriptions (as [Description] writes
 // them), was and now, and returns the changes from was to now that break
 // existing callers and those that do not, each a sentence that names the
 // function and the field. It fails on JSON that is not a description.

@@ -89,7 +89,7 @@ func (r *recorder) Logf(format string, args ...any) {
 func check(t *testing.T, was, now instance) *recorder {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "contract.json")
-	if err := os.WriteFile(path, was.rpc().Description(), 0o644); err != nil {
+	if err := os.WriteFile(path, echorpctest.Description(was.rpc()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := &recorder{TB: t}
@@ -150,7 +150,7 @@ func TestBreakingChanges(t *testing.T) {
 // checkRemoved checks an instance without f against a snapshot with it.
 func checkRemoved(t *testing.T, was instance) *recorder {
 	path := filepath.Join(t.TempDir(), "contract.json")
-	if err := os.WriteFile(path, was.rpc().Description(), 0o644); err != nil {
+	if err := os.WriteFile(path, echorpctest.Description(was.rpc()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	now := echorpc.New(echo.New().Group("/rpc"), echorpc.Config{})
@@ -210,7 +210,7 @@ func TestAdditiveChangesPass(t *testing.T) {
 
 func TestFunctionAddedIsLogged(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "contract.json")
-	if err := os.WriteFile(path, instance{f: fn[person, string]()}.rpc().Description(), 0o644); err != nil {
+	if err := os.WriteFile(path, echorpctest.Description(instance{f: fn[person, string]()}.rpc()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	now := instance{f: fn[person, string]()}.rpc()
@@ -237,7 +237,7 @@ func TestUpdateWritesTheSnapshot(t *testing.T) {
 	r := &recorder{TB: t}
 	echorpctest.CheckContract(r, rpc, path)
 	got, err := os.ReadFile(path)
-	if err != nil || string(got) != string(rpc.Description()) || len(r.errors) > 0 {
+	if err != nil || string(got) != string(echorpctest.Description(rpc)) || len(r.errors) > 0 {
 		t.Fatalf("snapshot %q, err %v, errors %q", got, err, r.errors)
 	}
 }

@@ -1,5 +1,5 @@
 // Package adapter is how echorpc's subpackages that serve an instance's
-// functions over another protocol (echorpcmcp) reach the instance without
+// functions over another protocol (echorpcmcp), and echorpctest, reach the instance without
 // package echorpc exporting more: its description for a caller, its
 // cross-origin check and its pipeline. Package echorpc sets [Of] when it is
 // initialised.
@@ -19,6 +19,11 @@ type Instance interface {
 	// call, as its manifest lists them (sorted by name). With a nil c,
 	// every function is listed.
 	Describe(c echo.Context) describe.Instance
+
+	// Contract is the instance's whole description, whoever asks, as
+	// indented JSON: the manifest of every function, without its hash
+	// (echorpctest's snapshots).
+	Contract() []byte
 
 	// CrossOriginAllowed applies the instance's cross-origin check
 	// (Config.TrustedOrigins, Config.InsecureSkipOriginCheck) to r,

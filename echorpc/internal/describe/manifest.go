@@ -6,7 +6,7 @@ type Manifest struct {
 	Endpoint  string             `json:"endpoint"`
 	Protocol  string             `json:"protocol"`
 	MaxBatch  int                `json:"maxBatch"`
-	Hash      string             `json:"hash,omitempty"` // of the instance's whole description (RPC.Description)
+	Hash      string             `json:"hash,omitempty"` // of the instance's whole description (echorpctest.Description)
 	Functions []Entry            `json:"functions"`
 	Defs      map[string]*Schema `json:"$defs,omitempty"`
 }
