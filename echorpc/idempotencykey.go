@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -187,32 +188,44 @@ func requestKey(r *http.Request) (key string, has bool, failure *Error) {
 	return key, true, nil
 }
 
+// parseKey reads an Idempotency-Key value: the draft's quoted string, or a
+// bare token; either between minKeyLen and maxKeyLen bytes.
 func parseKey(v string) (string, bool) {
+	key, ok := v, true
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		b := make([]byte, 0, len(v)-2)
-		for i := 1; i < len(v)-1; i++ {
-			c := v[i]
-			switch {
-			case c == '\\':
-				i++
-				if i == len(v)-1 || (v[i] != '"' && v[i] != '\\') {
-					return "", false
-				}
-				c = v[i]
-			case c == '"', c < 0x20, c > 0x7e:
+		key, ok = unquoteKey(v[1 : len(v)-1])
+	} else {
+		for i := 0; i < len(v) && ok; i++ {
+			ok = isKeyTokenByte(v[i])
+		}
+	}
+	return key, ok && len(key) >= minKeyLen && len(key) <= maxKeyLen
+}
+
+// unquoteKey reads the inside of a structured-field string: printable
+// ASCII, with \" and \\ as its only escapes.
+func unquoteKey(in string) (string, bool) {
+	b := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		switch {
+		case c == '\\':
+			i++
+			if i == len(in) || (in[i] != '"' && in[i] != '\\') {
 				return "", false
 			}
-			b = append(b, c)
-		}
-		return string(b), len(b) >= minKeyLen && len(b) <= maxKeyLen
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=' || c == ':') {
+			c = in[i]
+		case c == '"', c < 0x20, c > 0x7e:
 			return "", false
 		}
+		b = append(b, c)
 	}
-	return v, len(v) >= minKeyLen && len(v) <= maxKeyLen
+	return string(b), true
+}
+
+// isKeyTokenByte reports whether c may stand in a bare (unquoted) key.
+func isKeyTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/=:", c) >= 0
 }
 
 // scopedKey is the store's key for a caller's key: a hash of the instance,

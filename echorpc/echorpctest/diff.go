@@ -382,34 +382,16 @@ func (d *diff) limits(at string, a, b schema) {
 func (d *diff) object(at string, a, b schema, input bool) {
 	pa, pb := sub(a, "properties"), sub(b, "properties")
 	ra, rb := required(a), required(b)
-	names := make([]string, 0, len(pa)+len(pb))
-	for name := range pa {
-		names = append(names, name)
-	}
-	for name := range pb {
-		if _, ok := pa[name]; !ok {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
 	closed := b["additionalProperties"] == false
-	for _, name := range names {
+	for _, name := range propertyNames(pa, pb) {
 		field := at + "." + name
 		xa, inA := pa[name].(map[string]any)
 		xb, inB := pb[name].(map[string]any)
 		switch {
-		case !inA && input && rb[name]:
-			d.breaks("%s: input field added as required", field)
-		case !inA && input:
-			d.adds("%s: optional input field added", field)
 		case !inA:
-			d.adds("%s: output field added", field)
-		case !inB && input && closed:
-			d.breaks("%s: input field removed, and unknown fields are refused", field)
-		case !inB && input:
-			d.adds("%s: input field removed (callers that send it are not refused)", field)
+			d.fieldAdded(field, input, rb[name])
 		case !inB:
-			d.breaks("%s: output field removed", field)
+			d.fieldRemoved(field, input, closed)
 		default:
 			if input && rb[name] && !ra[name] {
 				d.breaks("%s: input field made required", field)
@@ -427,6 +409,47 @@ func (d *diff) object(at string, a, b schema, input bool) {
 	xb, okB := b["additionalProperties"].(map[string]any)
 	if okA && okB {
 		d.compare(at+"{}", xa, xb, input)
+	}
+}
+
+// propertyNames returns the names of the properties of either side, sorted.
+func propertyNames(pa, pb map[string]any) []string {
+	names := make([]string, 0, len(pa)+len(pb))
+	for name := range pa {
+		names = append(names, name)
+	}
+	for name := range pb {
+		if _, ok := pa[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// fieldAdded judges a field that only the new side has: breaking only as a
+// required input field.
+func (d *diff) fieldAdded(field string, input, required bool) {
+	switch {
+	case input && required:
+		d.breaks("%s: input field added as required", field)
+	case input:
+		d.adds("%s: optional input field added", field)
+	default:
+		d.adds("%s: output field added", field)
+	}
+}
+
+// fieldRemoved judges a field that only the old side has: breaking in the
+// output, and in an input that refuses unknown fields.
+func (d *diff) fieldRemoved(field string, input, closed bool) {
+	switch {
+	case input && closed:
+		d.breaks("%s: input field removed, and unknown fields are refused", field)
+	case input:
+		d.adds("%s: input field removed (callers that send it are not refused)", field)
+	default:
+		d.breaks("%s: output field removed", field)
 	}
 }
 
