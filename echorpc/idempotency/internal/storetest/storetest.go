@@ -23,6 +23,18 @@ func Contract(t testing.TB, s idempotency.Store) {
 		t.Helper()
 		t.Fatalf("store contract: "+format, args...)
 	}
+	leaseAndFinish(ctx, s, fail)
+	release(ctx, s, fail)
+	oneWinner(ctx, s, fail)
+}
+
+// failer fails the test with a message.
+type failer func(format string, args ...any)
+
+// leaseAndFinish: the first Begin takes a key, a second sees the lease, a
+// stale token finishes nothing, and Finish stores the outcome under the
+// fingerprint.
+func leaseAndFinish(ctx context.Context, s idempotency.Store, fail failer) {
 	_, taken, token, err := s.Begin(ctx, "contract-a", "fp", time.Minute)
 	if err != nil || taken || token == "" {
 		fail("first Begin: taken %v, token %q, err %v", taken, token, err)
@@ -46,8 +58,11 @@ func Contract(t testing.TB, s idempotency.Store) {
 		rec.Outcome.Message != "m" || string(rec.Outcome.Data) != `{"id":1}` {
 		fail("after Finish: %+v taken %v err %v", rec, taken, err)
 	}
+}
 
-	_, _, token, _ = s.Begin(ctx, "contract-b", "fp", time.Minute)
+// release: a stale token releases nothing, and Release frees the key.
+func release(ctx context.Context, s idempotency.Store, fail failer) {
+	_, _, token, _ := s.Begin(ctx, "contract-b", "fp", time.Minute)
 	if err := s.Release(ctx, "contract-b", "stale-token"); err != nil {
 		fail("Release with a stale token: %v", err)
 	}
@@ -60,7 +75,10 @@ func Contract(t testing.TB, s idempotency.Store) {
 	if _, taken, _, _ := s.Begin(ctx, "contract-b", "fp", time.Minute); taken {
 		fail("Release left the key taken")
 	}
+}
 
+// oneWinner: of many concurrent Begins of one key, exactly one takes it.
+func oneWinner(ctx context.Context, s idempotency.Store, fail failer) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won := 0
