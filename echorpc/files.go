@@ -141,6 +141,21 @@ type FileLimits struct {
 	// formats the sniffer knows. A file refused is answered 415.
 	// Default none: any type.
 	Accept []string
+	// Stream hands the call's last file to the function as it arrives,
+	// for a handler that passes an upload on (to object storage, a
+	// database, a hash) without waiting for all of it: the function runs
+	// once the parts before it are read, and that file is neither kept in
+	// memory nor in a temporary file. Its Open then gives the request's
+	// part itself, once (a second Open fails); its Size is 0, unknown; its
+	// type is still checked against Accept before the function runs, but
+	// MaxFileSize, MaxBody and a malformed body are met as the function
+	// reads (its Read fails with the refusal's *Error), and the call is
+	// answered with that refusal whatever the function returned. What the
+	// function leaves unread is read (and discarded) after it returns,
+	// under the same limits.
+	// Default false: every file is read, and checked, before the
+	// function runs.
+	Stream bool
 }
 
 // defaultFileLimits are the limits that Config.Files defaults to, field
@@ -186,14 +201,16 @@ func (l FileLimits) over(base FileLimits) FileLimits {
 	if l.Accept == nil {
 		l.Accept = base.Accept
 	}
+	l.Stream = l.Stream || base.Stream
 	return l
 }
 
 // fileSet is the files of one call, from its edge to its end: remove frees
 // them (the exchange's free calls it, whatever the call's end).
 type fileSet struct {
-	parts map[string]*filePart // by part name
-	temps []*os.File           // every temporary file made, to remove
+	parts  map[string]*filePart // by part name
+	temps  []*os.File           // every temporary file made, to remove
+	stream *streamedPart        // the last file, with FileLimits.Stream
 }
 
 // filePart is one uploaded file's content: in memory, or in a temporary
@@ -203,7 +220,8 @@ type filePart struct {
 	size      int64
 	mem       []byte
 	file      *os.File
-	gone      bool // the call has ended
+	stream    *streamedPart // the part itself, with FileLimits.Stream
+	gone      bool          // the call has ended
 }
 
 // open returns a reader of its own on p's content.
@@ -211,6 +229,8 @@ func (p *filePart) open() (io.ReadCloser, error) {
 	switch {
 	case p.gone:
 		return nil, errors.New("echorpc: the file's call has ended: read an upload while its call runs")
+	case p.stream != nil:
+		return p.stream.open()
 	case p.file != nil:
 		return sectionCloser{io.NewSectionReader(p.file, 0, p.size)}, nil
 	}

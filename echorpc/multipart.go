@@ -29,7 +29,9 @@ import (
 // other part must be a file that the JSON refers to, once. A multipart call
 // passes the same admission as a JSON one (the cross-origin check first),
 // then is read part by part, under the function's FileLimits, before the
-// function runs: a refusal comes before the function sees anything.
+// function runs: a refusal comes before the function sees anything (but
+// for the last file of a function with FileLimits.Stream, which it reads
+// as it arrives: see filestream.go).
 
 // isMultipart reports whether a Content-Type is multipart/form-data.
 func isMultipart(ct string) bool {
@@ -88,6 +90,11 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		return 0, b.failure
 	}
 	if b.left <= 0 {
+		// At the limit, the body may still end here.
+		var one [1]byte
+		if n, err := b.r.Read(one[:]); n == 0 && err == io.EOF {
+			return 0, io.EOF
+		}
 		b.failure = b.limit
 		return 0, b.failure
 	}
@@ -226,6 +233,10 @@ func (x *exchange) readFiles(fn *function, data []byte, envelope int) *Error {
 	if r := x.c.Request(); r.ContentLength > lim.MaxBody {
 		return errFilesBody(lim.MaxBody)
 	}
+	// What was read ahead counts: the read buffer may hold the whole body.
+	if p.body.read > lim.MaxBody {
+		return errFilesBody(lim.MaxBody)
+	}
 	p.body.left = lim.MaxBody - p.body.read
 	p.body.limit = errFilesBody(lim.MaxBody)
 	refs, failure := fileRefs(data, lim.MaxFiles)
@@ -250,6 +261,14 @@ func (x *exchange) readFiles(fn *function, data []byte, envelope int) *Error {
 			return errUnreferenced(name)
 		case x.files.parts[name] != nil:
 			return errRepeatedPart(name)
+		}
+		if lim.Stream && len(x.files.parts) == len(refs)-1 {
+			fp, failure := x.files.startStream(p, part, lim, parts)
+			if failure != nil {
+				return failure
+			}
+			x.files.parts[name] = fp
+			return nil // the rest is read as the function runs: filestream.go
 		}
 		fp, failure := x.files.take(p, part, lim)
 		if failure != nil {

@@ -429,7 +429,11 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
 			env := env
 			env.dialect, env.files, env.frames = call.dialect, call.files, call.frames
-			return h.call(c, call.Data, env)
+			res := h.call(c, call.Data, env)
+			if env.files != nil {
+				res = env.files.settleStream(c, res) // filestream.go
+			}
+			return res
 		}, rpc.config.Interceptors, s.intercept)
 		next[name] = fn
 	}
