@@ -22,7 +22,8 @@ import (
 // liveApp starts an instance with live queries on engine: "list" (only for
 // a session whose role is "admin"), "open" (for anyone), "create" (which
 // invalidates both), "rename" (which invalidates "open" at run time when
-// its data says so), "broken" (which says so, then fails), "forgot"
+// its data says so), "broken" and "declined" (which say so, then fail
+// with an error and with ok false), "forgot"
 // (Invalidate without the option), "login" (role admin), and "live".
 func liveApp(t testing.TB, engine topic.Engine) string {
 	t.Helper()
@@ -45,6 +46,10 @@ func liveApp(t testing.TB, engine topic.Engine) string {
 		"broken": echorpc.Func(func(c echo.Context, _ struct{}) (bool, error) {
 			topic.Invalidate(c, "open")
 			return false, errors.New("the write failed")
+		}),
+		"declined": echorpc.Func(func(c echo.Context, _ struct{}) (bool, error) {
+			topic.Invalidate(c, "open")
+			return false, &echorpc.Error{Message: "Not today."} // ok false, 200
 		}),
 	}, live.Invalidates())
 	rpc.Functions(echorpc.Funcs{
@@ -190,7 +195,9 @@ func TestLiveInvalidateAtRunTime(t *testing.T) {
 		want     int
 	}{
 		{"rename", `{"Open":false}`, 200}, // decides not to
+		{"rename", `{"Open":"yes"}`, 400}, // data that does not decode
 		{"broken", `null`, 500},           // says so, then fails
+		{"declined", `null`, 200},         // says so, then answers ok false
 		{"forgot", `null`, 500},           // a setup mistake
 	} {
 		if status, env := callFn(t, hc, url, c.fn, c.data); status != c.want {
