@@ -43,6 +43,21 @@ func (a adapted) CrossOriginAllowed(r *http.Request) bool {
 	return a.rpc.origin.allowed(r)
 }
 
+func (a adapted) MayCall(c echo.Context, name string) error {
+	fn := (*a.rpc.funcs.Load())[name]
+	if fn == nil || fn.stream {
+		return errFunction
+	}
+	who := caller{c: c, sessionName: a.rpc.config.SessionName}
+	if e := who.check(&a.rpc.rules); e != nil {
+		return e
+	}
+	if e := who.check(&fn.rules); e != nil {
+		return e
+	}
+	return nil
+}
+
 // adapterFunctionKey is where an adapter's call keeps the name of its
 // function, on the call's own context.
 const adapterFunctionKey = "echorpc.adapter.function"

@@ -1,10 +1,13 @@
 // TanStack Query helpers: options objects for @tanstack/query-core and its
 // framework adapters (useQuery, createQuery, queryClient.fetchQuery, ...)
-// that call a wrpc client. The npm package's subpath @echo-rpc/wrpc/query,
-// and query.mjs beside client.mjs on every instance. It imports nothing at
-// run time and no TanStack types: the objects it returns are plain, and fit
-// TanStack's QueryObserverOptions and MutationObserverOptions.
+// that call a wrpc client, and live queries (see live.ts) for TanStack
+// (liveQueries) and for the plain client (live). The npm package's subpath
+// @echo-rpc/wrpc/query, and query.mjs beside client.mjs on every instance.
+// It imports nothing at run time and no TanStack types: the objects it
+// returns are plain, and fit TanStack's QueryObserverOptions and
+// MutationObserverOptions, and liveQueries takes any QueryClient.
 import { instanceOf } from "./endpoint.js";
+import { hold } from "./live.js";
 import type { Calls, Client, Input, Output, WrpcError } from "./wrpc.js";
 
 /** The query key of a call: the library, the instance (see instanceKey), the function and its data. */
@@ -101,5 +104,139 @@ export function mutationOptions(client: Client, fn: string, extra?: object): obj
     mutationKey: [...instanceKey(client), fn],
     mutationFn: (data: unknown) => client.call(fn, data),
     ...extra,
+  };
+}
+
+/** Options of live and liveQueries. */
+export interface LiveOptions {
+  /** The name of the instance's live stream (echorpc/topic's Live.Serve). Default "live". */
+  stream?: string;
+  /** Stops holding the queries. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Holds a live query with the plain client: calls client's function fn
+ * with data once the page holds the query (it has subscribed to the
+ * instance's live stream, on the page's shared connection), yields the
+ * result, and calls it again, and yields again, each time a mutation
+ * invalidates fn (echorpc/topic's Live.Invalidates and Invalidate), and
+ * after a reconnect that could not resume (a gap: invalidations may have
+ * been lost). Invalidations that come during a call make one more call.
+ *
+ *     for await (const clients of live(api, "list", null)) render(clients);
+ *
+ * It ends when the loop is left or signal aborts. It throws a call's
+ * WrpcError, and the refusal of the subscription: 404 when the instance
+ * has no live stream (or no such query), 401 or 403 when the page may not
+ * call the query. A dropped subscription is opened again, after a backoff.
+ */
+export async function* live<A, K extends Calls<A>>(
+  client: Client<A>,
+  fn: K,
+  data: Input<A, K>,
+  options: LiveOptions = {},
+): AsyncGenerator<Output<A, K>, void, undefined> {
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let dirty = false;
+  let failed: { err: unknown } | undefined;
+  let wake = () => {};
+  const nudge = () => wake();
+  signal.addEventListener("abort", nudge);
+  const changed = () => {
+    dirty = true;
+    wake();
+  };
+  hold(client, options.stream ?? "live", fn, changed, signal).catch((err) => {
+    failed = { err };
+    wake();
+  });
+  try {
+    for (;;) {
+      while (!dirty && !failed && !signal.aborted) await new Promise<void>((resolve) => (wake = resolve));
+      if (failed) throw failed.err;
+      if (signal.aborted) return;
+      dirty = false;
+      let result: Output<A, K>;
+      try {
+        result = await client.call(fn, data, { signal });
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      }
+      yield result;
+    }
+  } finally {
+    stop.abort();
+    signal.removeEventListener("abort", nudge);
+  }
+}
+
+/** The part of a TanStack QueryClient that liveQueries uses. */
+export interface LiveQueryClient {
+  getQueryCache(): {
+    getAll(): { queryKey: readonly unknown[] }[];
+    subscribe(listener: (event: { type: string; query: { queryKey: readonly unknown[] } }) => void): () => void;
+  };
+  invalidateQueries(filters: { queryKey: readonly unknown[]; predicate?: (query: any) => boolean }): Promise<void>;
+}
+
+/** Options of liveQueries. */
+export interface LiveQueriesOptions<A> extends LiveOptions {
+  /** The functions whose queries are held. Default: every function of client's instance that has a query in the cache. */
+  queries?: Calls<A>[];
+  /** Told of a refused subscription (404, 401, 403): that function's queries are not held. */
+  onError?: (error: WrpcError, fn: string) => void;
+}
+
+/**
+ * Keeps queryClient's queries of client's instance live: while the cache
+ * holds a query of function fn (a key made by queryOptions), the page
+ * holds fn on the instance's live stream, and each time a mutation
+ * invalidates fn (echorpc/topic's Live.Invalidates and Invalidate), or a
+ * reconnect could not resume (a gap), it calls
+ * queryClient.invalidateQueries({ queryKey: [...instanceKey(client), fn] }),
+ * which refetches the active ones. When the page starts to hold fn, the
+ * queries of fn with data older than that are invalidated too. Returns the
+ * function that stops it.
+ *
+ *     const stop = liveQueries(queryClient, api);
+ */
+export function liveQueries<A>(queryClient: LiveQueryClient, client: Client<A>, options: LiveQueriesOptions<A> = {}): () => void {
+  const cache = queryClient.getQueryCache();
+  const instance = instanceKey(client);
+  const held = new Map<string, AbortController>();
+  const stopAll = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal;
+  // fnOf is the function of a query of client's instance, or undefined
+  const fnOf = (key: readonly unknown[]): string | undefined => {
+    const fn = key[2];
+    return key[0] == instance[0] && key[1] == instance[1] && typeof fn == "string" ? fn : undefined;
+  };
+  const start = (fn: string | undefined) => {
+    if (fn === undefined || held.has(fn) || (options.queries && !(options.queries as string[]).includes(fn))) return;
+    const stop = new AbortController();
+    held.set(fn, stop);
+    const since = Date.now();
+    const queryKey = [...instance, fn];
+    const changed = (first: boolean) =>
+      queryClient.invalidateQueries(first ? { queryKey, predicate: (q) => q.state.dataUpdatedAt > 0 && q.state.dataUpdatedAt < since } : { queryKey });
+    hold(client, options.stream ?? "live", fn, changed, AbortSignal.any([signal, stop.signal])).catch((err) => options.onError?.(err, fn));
+  };
+  const release = (fn: string | undefined) => {
+    if (fn === undefined || cache.getAll().some((q) => fnOf(q.queryKey) == fn)) return;
+    held.get(fn)?.abort();
+    held.delete(fn);
+  };
+  for (const q of cache.getAll()) start(fnOf(q.queryKey));
+  const unsubscribe = cache.subscribe((event) => {
+    if (event.type == "added") start(fnOf(event.query.queryKey));
+    else if (event.type == "removed") release(fnOf(event.query.queryKey));
+  });
+  return () => {
+    unsubscribe();
+    stopAll.abort();
+    held.clear();
   };
 }

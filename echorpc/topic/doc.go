@@ -12,6 +12,11 @@
 // never with silently skipped items: the caller reads its state again and
 // opens a new stream without a last id.
 //
+// [Live] keeps queries live on top of an engine: a mutation declares the
+// queries it invalidates ([Live.Invalidates], [Invalidate]), and the pages
+// that hold them, subscribed to the stream of [Live.Serve] under the
+// queries' own access rules, refetch them.
+//
 // Delivery to N subscribers of a topic on one instance starts no goroutine
 // per subscriber (each waits in its stream handler on the topic's shared
 // [Ring]) and copies no item per subscriber: an item is encoded once, and

@@ -23,9 +23,16 @@ func openStream(t testing.TB, ctx context.Context, url, fn, lastID string) <-cha
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	res, err := http.DefaultClient.Do(req)
+	return events(t, http.DefaultClient, req)
+}
+
+// events sends req, a stream's, with hc and returns its events, as
+// openStream does.
+func events(t testing.TB, hc *http.Client, req *http.Request) <-chan event {
+	t.Helper()
+	res, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("opening %s: %v", fn, err)
+		t.Fatalf("opening %s: %v", req.URL, err)
 	}
 	out := make(chan event, 1024)
 	if res.StatusCode != http.StatusOK { // answered as a call: one "reply" event

@@ -132,6 +132,7 @@ func newServer() *echo.Echo {
 	queryRPC.Functions(echorpc.Funcs{"post_method": method})
 
 	files(e, flaky)
+	liveQueries(e)
 
 	// /rpc/skew: "deploy" registers one more function, as a deploy changes
 	// an instance's functions, so that a page loaded before it is stale.

@@ -235,6 +235,6 @@ test("every instance serves the helpers at <prefix>/query.mjs", async () => {
   const body = await res.text();
   assert.equal(body, readFileSync("build/dist/query.mjs", "utf8"));
   const helpers = await import(`data:text/javascript,${encodeURIComponent(body)}`);
-  assert.deepEqual(Object.keys(helpers).sort(), ["instanceKey", "mutationOptions", "queryOptions"]);
+  assert.deepEqual(Object.keys(helpers).sort(), ["instanceKey", "live", "liveQueries", "mutationOptions", "queryOptions"]);
   assert.equal((await fetch(`${base}/rpc/tester/query.mjs.map`)).status, 200);
 });

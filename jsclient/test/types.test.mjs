@@ -33,7 +33,7 @@ test("misuse of the TanStack Query helpers does not compile", () => {
   const r = run(...strict, "jsclient/test/types/query-bad.ts");
   assert.notEqual(r.status, 0);
   const errors = r.stdout.split("\n").filter((l) => l.includes("error TS"));
-  assert.equal(errors.length, 8, r.stdout);
+  assert.equal(errors.length, 10, r.stdout);
   assert.match(errors[0], /query-bad\.ts\(13,.*error TS2345: Argument of type '"add_numberz"' is not assignable/);
   assert.match(errors[1], /query-bad\.ts\(14,.*error TS2345: Argument of type 'string' is not assignable to parameter of type 'number\[\]'/);
   assert.match(errors[2], /query-bad\.ts\(15,.*error TS2322: Type 'WrpcQueryOptions<number, "add_numbers", number\[\]>' is not assignable to type 'QueryObserverOptions<string, /);
@@ -42,6 +42,8 @@ test("misuse of the TanStack Query helpers does not compile", () => {
   assert.match(errors[5], /query-bad\.ts\(18,.*error TS2345: Argument of type '"countdown"' is not assignable/);
   assert.match(errors[6], /query-bad\.ts\(19,.*error TS2345: Argument of type 'string' is not assignable to parameter of type 'number\[\]'/);
   assert.match(errors[7], /query-bad\.ts\(20,.*error TS2322: Type 'number' is not assignable to type 'string'/);
+  assert.match(errors[8], /query-bad\.ts\(21,.*error TS2345: Argument of type '"countdown"' is not assignable/);
+  assert.match(errors[9], /query-bad\.ts\(22,.*error TS2820: Type '"add_numberz"' is not assignable/);
 });
 
 test("the committed declarations are what tsc writes from the source", async () => {

@@ -67,3 +67,66 @@ export declare function queryOptions<A, K extends Calls<A>, E extends object>(cl
  */
 export declare function mutationOptions<A, K extends Calls<A>>(client: Client<A>, fn: K): WrpcMutationOptions<Output<A, K>, Input<A, K>, K>;
 export declare function mutationOptions<A, K extends Calls<A>, E extends object>(client: Client<A>, fn: K, extra: E): Omit<WrpcMutationOptions<Output<A, K>, Input<A, K>, K>, keyof E> & E;
+/** Options of live and liveQueries. */
+export interface LiveOptions {
+    /** The name of the instance's live stream (echorpc/topic's Live.Serve). Default "live". */
+    stream?: string;
+    /** Stops holding the queries. */
+    signal?: AbortSignal;
+}
+/**
+ * Holds a live query with the plain client: calls client's function fn
+ * with data once the page holds the query (it has subscribed to the
+ * instance's live stream, on the page's shared connection), yields the
+ * result, and calls it again, and yields again, each time a mutation
+ * invalidates fn (echorpc/topic's Live.Invalidates and Invalidate), and
+ * after a reconnect that could not resume (a gap: invalidations may have
+ * been lost). Invalidations that come during a call make one more call.
+ *
+ *     for await (const clients of live(api, "list", null)) render(clients);
+ *
+ * It ends when the loop is left or signal aborts. It throws a call's
+ * WrpcError, and the refusal of the subscription: 404 when the instance
+ * has no live stream (or no such query), 401 or 403 when the page may not
+ * call the query. A dropped subscription is opened again, after a backoff.
+ */
+export declare function live<A, K extends Calls<A>>(client: Client<A>, fn: K, data: Input<A, K>, options?: LiveOptions): AsyncGenerator<Output<A, K>, void, undefined>;
+/** The part of a TanStack QueryClient that liveQueries uses. */
+export interface LiveQueryClient {
+    getQueryCache(): {
+        getAll(): {
+            queryKey: readonly unknown[];
+        }[];
+        subscribe(listener: (event: {
+            type: string;
+            query: {
+                queryKey: readonly unknown[];
+            };
+        }) => void): () => void;
+    };
+    invalidateQueries(filters: {
+        queryKey: readonly unknown[];
+        predicate?: (query: any) => boolean;
+    }): Promise<void>;
+}
+/** Options of liveQueries. */
+export interface LiveQueriesOptions<A> extends LiveOptions {
+    /** The functions whose queries are held. Default: every function of client's instance that has a query in the cache. */
+    queries?: Calls<A>[];
+    /** Told of a refused subscription (404, 401, 403): that function's queries are not held. */
+    onError?: (error: WrpcError, fn: string) => void;
+}
+/**
+ * Keeps queryClient's queries of client's instance live: while the cache
+ * holds a query of function fn (a key made by queryOptions), the page
+ * holds fn on the instance's live stream, and each time a mutation
+ * invalidates fn (echorpc/topic's Live.Invalidates and Invalidate), or a
+ * reconnect could not resume (a gap), it calls
+ * queryClient.invalidateQueries({ queryKey: [...instanceKey(client), fn] }),
+ * which refetches the active ones. When the page starts to hold fn, the
+ * queries of fn with data older than that are invalidated too. Returns the
+ * function that stops it.
+ *
+ *     const stop = liveQueries(queryClient, api);
+ */
+export declare function liveQueries<A>(queryClient: LiveQueryClient, client: Client<A>, options?: LiveQueriesOptions<A>): () => void;

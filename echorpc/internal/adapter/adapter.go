@@ -30,6 +30,15 @@ type Instance interface {
 	// whatever its method: a browser request from another site is refused.
 	CrossOriginAllowed(r *http.Request) bool
 
+	// MayCall answers whether the caller of c may call the function name
+	// as the instance would answer a call of it: nil when it may, else the
+	// refusal that a call would get (404 for a function not registered or
+	// a stream, 401 or 403 for a session, host or address rule of the
+	// instance's or the function's, 500 or 503 when the session cannot be
+	// read), an *echorpc.Error. topic's live queries keep a page's
+	// subscription to a query only when it may call it.
+	MayCall(c echo.Context, name string) error
+
 	// Call runs the function name with data (one JSON value; empty is null)
 	// for the caller of c, through the instance's pipeline, as a POST of its
 	// data to the function's URL would run: load shedding, the cross-origin

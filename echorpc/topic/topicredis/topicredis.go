@@ -217,7 +217,9 @@ func (e *Engine) leave(name string, h *hub) {
 // and the wake key.
 func (e *Engine) loop(ctx context.Context) {
 	defer close(e.done)
-	wakeLast := "$"
+	// the wake key is this engine's own: from its start, so that a join
+	// made before the first XREAD wakes it too
+	wakeLast := "0-0"
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		e.mu.Lock()

@@ -2,7 +2,7 @@
 import { MutationObserver, QueryClient } from "@tanstack/query-core";
 import type { QueryKey, QueryObserverOptions } from "@tanstack/query-core";
 import { createClient } from "../../module.js";
-import { mutationOptions, queryOptions } from "../../query.js";
+import { live, liveQueries, mutationOptions, queryOptions } from "../../query.js";
 import type { ExampleAPI } from "../../../echorpc/testdata/api.golden";
 
 type StreamAPI = ExampleAPI & { countdown: { input: number; output: number; stream: true } };
@@ -18,5 +18,7 @@ export async function misuse(): Promise<void> {
   mutationOptions(api, "countdown"); // nor a mutation
   await new MutationObserver(qc, mutationOptions(api, "add_numbers")).mutate("1"); // wrong variables
   const n: string = await new MutationObserver(qc, mutationOptions(api, "add_numbers")).mutate([1]); // wrong result
+  live(api, "countdown", 3); // a stream is not a live query
+  liveQueries(qc, api, { queries: ["add_numberz"] }); // unknown function
   console.log(s, e, n);
 }

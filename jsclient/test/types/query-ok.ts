@@ -3,7 +3,7 @@
 import { MutationObserver, QueryClient, QueryObserver } from "@tanstack/query-core";
 import type { MutationObserverOptions, QueryKey, QueryObserverOptions } from "@tanstack/query-core";
 import { createClient, WrpcError } from "../../module.js";
-import { mutationOptions, queryOptions } from "../../query.js";
+import { live, liveQueries, mutationOptions, queryOptions } from "../../query.js";
 import type { WrpcQueryKey } from "../../query.js";
 import type { ExampleAPI, Node, Rich } from "../../../echorpc/testdata/api.golden";
 
@@ -42,4 +42,14 @@ export async function mutations(): Promise<void> {
   console.log(options, counts, error?.status, withError);
   const sum: number = await new MutationObserver(qc, mutationOptions(api, "add_numbers")).mutate([1, 2]);
   console.log(sum);
+}
+
+export async function liveQueriesFit(): Promise<void> {
+  // a real QueryClient fits liveQueries; the plain client's live yields the function's result
+  const stop: () => void = liveQueries(qc, api, { queries: ["add_numbers"], onError: (err: WrpcError, fn: string) => console.log(fn, err.status) });
+  for await (const sum of live(api, "add_numbers", [1, 2], { stream: "live" })) {
+    const n: number = sum;
+    console.log(n);
+  }
+  stop();
 }
