@@ -12,7 +12,9 @@
 // Faults: while Redis does not answer (paused, restarting), open streams
 // stay open (echorpc's pings go on) and wait; Publish fails with a clear
 // error after at most PublishTimeout (an item whose XADD timed out may
-// still have been appended: the caller cannot tell). When Redis answers
+// still have been appended: the caller cannot tell, so a publisher that
+// retries uses PublishOnce, which appends an item once however often it is
+// retried). When Redis answers
 // again the loop checks, for each topic, that its last id is still in the
 // log (retention trims the oldest entries first, so if it is, nothing
 // after it was lost) and continues after it: nothing lost, nothing twice,
@@ -55,6 +57,9 @@ type Config struct {
 	// PublishTimeout bounds a Publish while Redis does not answer.
 	// Optional. Default 2 s.
 	PublishTimeout time.Duration
+	// KeyTTL is how long PublishOnce remembers an item's key, and so how
+	// long its publisher may go on retrying it. Optional. Default 10 min.
+	KeyTTL time.Duration
 	// Logger logs the loop's losses and returns of Redis.
 	// Optional. Default slog.Default().
 	Logger *slog.Logger
@@ -92,6 +97,9 @@ func New(cfg Config) *Engine {
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 2 * time.Second
 	}
+	if cfg.KeyTTL <= 0 {
+		cfg.KeyTTL = 10 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -111,7 +119,10 @@ func (e *Engine) Close() error {
 }
 
 // Publish appends data to topic's stream, trimmed as configured, within
-// PublishTimeout.
+// PublishTimeout. A Publish that failed may still have appended the item
+// (a timeout while Redis is paused: the XADD runs when Redis answers
+// again), so publishing it again may append it twice: to retry, use
+// [Engine.PublishOnce].
 func (e *Engine) Publish(ctx context.Context, name string, data []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
 	defer cancel()
@@ -121,6 +132,48 @@ func (e *Engine) Publish(ctx context.Context, name string, data []byte) (string,
 	}
 	return id, nil
 }
+
+// PublishOnce is Publish for an item that its publisher retries until it
+// succeeds: key names the item (a random id, or an Idempotency-Key), and
+// within KeyTTL every PublishOnce of the same topic and key after the
+// first that reached Redis appends nothing and returns the first one's id.
+// So a publisher that retries after a failure whose outcome it cannot
+// know (a timeout while Redis is paused, an instance killed mid-call)
+// publishes the item exactly once. The check and the XADD are one script,
+// atomic in Redis; the key is kept beside the topic's stream (Prefix +
+// "once:" + topic + ":" + key), so both must be on one node (no Redis
+// Cluster).
+func (e *Engine) PublishOnce(ctx context.Context, name, key string, data []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
+	defer cancel()
+	trim, threshold := "", ""
+	if e.cfg.MaxAge > 0 {
+		trim, threshold = "MINID", strconv.FormatInt(time.Now().Add(-e.cfg.MaxAge).UnixMilli(), 10)
+	} else if e.cfg.MaxLen > 0 {
+		trim, threshold = "MAXLEN", strconv.FormatInt(e.cfg.MaxLen, 10)
+	}
+	keys := []string{e.cfg.Prefix + name, e.cfg.Prefix + "once:" + name + ":" + key}
+	id, err := publishOnce.Run(ctx, e.cfg.Client, keys, trim, threshold, data, e.cfg.KeyTTL.Milliseconds()).Text()
+	if err != nil {
+		return "", fmt.Errorf("topicredis: publishing to %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// publishOnce appends ARGV[3] to the stream KEYS[1] (trimmed by ARGV[1]
+// ARGV[2] when ARGV[1] is set) unless KEYS[2] holds the id of an earlier
+// append, and keeps the id in KEYS[2] for ARGV[4] ms.
+var publishOnce = redis.NewScript(`
+local id = redis.call('GET', KEYS[2])
+if id then return id end
+if ARGV[1] == '' then
+  id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[3])
+else
+  id = redis.call('XADD', KEYS[1], ARGV[1], '~', ARGV[2], '*', 'd', ARGV[3])
+end
+redis.call('SET', KEYS[2], id, 'PX', ARGV[4])
+return id
+`)
 
 func (e *Engine) xadd(key string, data []byte) *redis.XAddArgs {
 	a := &redis.XAddArgs{Stream: key, Values: []any{"d", data}, Approx: true}
