@@ -272,6 +272,7 @@ func (e *Engine) loop(ctx context.Context) {
 	defer close(e.done)
 	wakeLast := "$"
 	backoff := time.Duration(0)
+	unchecked := false // Redis failed, and the logs are not checked since
 	for ctx.Err() == nil {
 		e.mu.Lock()
 		hubs := make([]*hub, 0, len(e.topics))
@@ -286,22 +287,27 @@ func (e *Engine) loop(ctx context.Context) {
 		}
 		streams = append(streams, wakeLast)
 		e.mu.Unlock()
+		if unchecked {
+			// Only once every log is checked may the loop read after its
+			// cursors: a log that Redis lost and began again would
+			// otherwise be read on as if nothing were missing.
+			if !e.check(ctx, hubs) {
+				if !e.wait(ctx, &backoff, errors.New("checking the logs failed")) {
+					return
+				}
+				continue
+			}
+			unchecked = false
+		}
 		res, err := e.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: streams, Count: 1000, Block: 2 * time.Second}).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !e.wait(ctx, &backoff, err) {
 				return
 			}
-			backoff = min(max(2*backoff, 100*time.Millisecond), 2*time.Second)
-			e.cfg.Logger.Warn("topicredis: reading the topics failed: retrying", "err", err, "in", backoff)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			e.check(ctx, hubs)
+			unchecked = true
 			continue
 		}
 		if backoff > 0 {
@@ -336,10 +342,24 @@ func (e *Engine) loop(ctx context.Context) {
 	}
 }
 
-// check runs after a failure of Redis: each hub's cursor must still be in
-// the log; where it is not, its subscribers get ErrGap and the hub starts
-// again after the log's last entry.
-func (e *Engine) check(ctx context.Context, hubs []*hub) {
+// wait waits out the loop's backoff after err, longer each time up to
+// 2 s; false when ctx ended meanwhile.
+func (e *Engine) wait(ctx context.Context, backoff *time.Duration, err error) bool {
+	*backoff = min(max(2**backoff, 100*time.Millisecond), 2*time.Second)
+	e.cfg.Logger.Warn("topicredis: reading the topics failed: retrying", "err", err, "in", *backoff)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(*backoff):
+		return true
+	}
+}
+
+// check runs after a failure of Redis, before the loop reads again: each
+// hub's cursor must still be in the log; where it is not, its subscribers
+// get ErrGap and the hub starts again after the log's last entry. It
+// reports whether every hub was checked (false: Redis failed again).
+func (e *Engine) check(ctx context.Context, hubs []*hub) bool {
 	for _, h := range hubs {
 		e.mu.Lock()
 		last := h.last
@@ -348,12 +368,15 @@ func (e *Engine) check(ctx context.Context, hubs []*hub) {
 			continue
 		}
 		got, err := e.cfg.Client.XRange(ctx, h.key, last, last).Result()
-		if err != nil || len(got) > 0 {
-			continue // still down (checked again), or nothing lost
+		if err != nil {
+			return false
+		}
+		if len(got) > 0 {
+			continue // nothing lost
 		}
 		now, err := lastID(ctx, e.cfg.Client, h.key)
 		if err != nil {
-			continue
+			return false
 		}
 		e.cfg.Logger.Warn("topicredis: a topic's log lost entries: its subscribers get a gap", "key", h.key, "last", last)
 		id, _ := topic.ParseID(now)
@@ -362,6 +385,7 @@ func (e *Engine) check(ctx context.Context, hubs []*hub) {
 		h.last = now
 		e.mu.Unlock()
 	}
+	return true
 }
 
 // sub is one subscriber: a cursor in its hub's ring, reading the log
