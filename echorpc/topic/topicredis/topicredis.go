@@ -20,7 +20,11 @@
 // after it was lost) and continues after it: nothing lost, nothing twice,
 // and no stream reconnects. If the id is gone (Redis lost its data, or the
 // loop fell behind the retention), the topic's subscribers get
-// [topic.ErrGap].
+// [topic.ErrGap]. A Redis that lost its data may also come back unseen
+// (the client reconnects within its own retries, and the loop meets no
+// error): so after every read the loop checks the epoch, a random value
+// the engines keep in Redis (key Prefix + "\x00epoch"), and checks the
+// logs, before handing anything on, when it is gone or another.
 package topicredis
 
 import (
@@ -69,6 +73,9 @@ type Config struct {
 type Engine struct {
 	cfg    Config
 	wake   string // this instance's key, written to interrupt its XREAD
+	// epochKey holds the epoch of the Redis's data (see sameEpoch); epoch
+	// is the one the loop knows ("" until it has read it).
+	epochKey, epoch string
 	mu     sync.Mutex
 	topics map[string]*hub
 	stop   context.CancelFunc
@@ -106,7 +113,7 @@ func New(cfg Config) *Engine {
 	var b [8]byte
 	rand.Read(b[:])
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{cfg: cfg, wake: cfg.Prefix + "\x00wake:" + hex.EncodeToString(b[:]), topics: map[string]*hub{}, stop: cancel, done: make(chan struct{})}
+	e := &Engine{cfg: cfg, wake: cfg.Prefix + "\x00wake:" + hex.EncodeToString(b[:]), epochKey: cfg.Prefix + "\x00epoch", topics: map[string]*hub{}, stop: cancel, done: make(chan struct{})}
 	go e.loop(ctx)
 	return e
 }
@@ -273,6 +280,11 @@ func (e *Engine) loop(ctx context.Context) {
 	wakeLast := "$"
 	backoff := time.Duration(0)
 	unchecked := false // Redis failed, and the logs are not checked since
+	for ctx.Err() == nil && e.epoch == "" {
+		if err := e.adoptEpoch(ctx); err != nil && !e.wait(ctx, &backoff, err) {
+			return
+		}
+	}
 	for ctx.Err() == nil {
 		e.mu.Lock()
 		hubs := make([]*hub, 0, len(e.topics))
@@ -301,7 +313,18 @@ func (e *Engine) loop(ctx context.Context) {
 		}
 		res, err := e.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: streams, Count: 1000, Block: 2 * time.Second}).Result()
 		if errors.Is(err, redis.Nil) {
-			continue
+			err = nil
+		}
+		if err == nil {
+			// What was read comes from the Redis of this engine's epoch,
+			// or the logs are checked before it is handed on: the client
+			// may have reconnected, unseen, to a Redis that lost its data.
+			var same bool
+			if same, err = e.sameEpoch(ctx); err == nil && !same {
+				e.cfg.Logger.Warn("topicredis: Redis lost its data (a new epoch): checking the logs")
+				unchecked = true
+				continue
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil || !e.wait(ctx, &backoff, err) {
@@ -340,6 +363,40 @@ func (e *Engine) loop(ctx context.Context) {
 			e.mu.Unlock()
 		}
 	}
+}
+
+// sameEpoch reports whether Redis still holds the epoch this engine
+// knows: a random value that the first engine on a Redis writes (SET NX)
+// and every engine reads, and that a Redis that lost its data no longer
+// has. When it has changed, the engine adopts the new one (writing it if
+// none is there), and the caller checks the logs.
+func (e *Engine) sameEpoch(ctx context.Context) (bool, error) {
+	got, err := e.cfg.Client.Get(ctx, e.epochKey).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, err
+	}
+	if err == nil && got == e.epoch {
+		return true, nil
+	}
+	if err := e.adoptEpoch(ctx); err != nil {
+		return false, err
+	}
+	return e.epoch == got, nil
+}
+
+// adoptEpoch writes a new epoch unless Redis has one, and takes Redis's.
+func (e *Engine) adoptEpoch(ctx context.Context) error {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	if err := e.cfg.Client.SetNX(ctx, e.epochKey, hex.EncodeToString(b[:]), 0).Err(); err != nil {
+		return err
+	}
+	got, err := e.cfg.Client.Get(ctx, e.epochKey).Result()
+	if err != nil {
+		return err
+	}
+	e.epoch = got
+	return nil
 }
 
 // wait waits out the loop's backoff after err, longer each time up to
