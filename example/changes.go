@@ -342,4 +342,3 @@ func countdown(c echo.Context, n int, send func(id string, item int) error) erro
 	}
 	return nil
 }
-

@@ -71,15 +71,15 @@ type Config struct {
 
 // Engine is the Redis engine; make it with New, end it with Close.
 type Engine struct {
-	cfg    Config
-	wake   string // this instance's key, written to interrupt its XREAD
+	cfg  Config
+	wake string // this instance's key, written to interrupt its XREAD
 	// epochKey holds the epoch of the Redis's data (see sameEpoch); epoch
 	// is the one the loop knows ("" until it has read it).
 	epochKey, epoch string
-	mu     sync.Mutex
-	topics map[string]*hub
-	stop   context.CancelFunc
-	done   chan struct{}
+	mu              sync.Mutex
+	topics          map[string]*hub
+	stop            context.CancelFunc
+	done            chan struct{}
 }
 
 // hub is one topic on this instance: its ring, and where the loop reads.
