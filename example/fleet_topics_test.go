@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,7 +85,8 @@ func TestFleetTopics(t *testing.T) {
 		}
 	})
 	published := pubs.total()
-	t.Logf("published %d items in %s (%d retries of a publish that failed)", published, time.Since(start).Round(time.Millisecond), pubs.retries.Load())
+	p50, p99 := pubs.latency()
+	t.Logf("published %d items in %s (%d retries of a publish that failed; answered in p50 %s, p99 %s)", published, time.Since(start).Round(time.Millisecond), pubs.retries.Load(), p50.Round(time.Millisecond/10), p99.Round(time.Millisecond/10))
 	took := subs.waitAll(t, pubs, 60*time.Second)
 	t.Logf("every subscriber has every item %s after the last publish", took.Round(time.Millisecond))
 	subs.check(t, pubs)
@@ -99,7 +101,8 @@ func TestFleetTopics(t *testing.T) {
 			t.Logf("%s: instance B killed", at)
 		}
 	})
-	t.Logf("published %d items more in %s", pubs.total()-published, time.Since(start).Round(time.Millisecond))
+	p50, p99 = pubs.latency()
+	t.Logf("published %d items more in %s (answered in p50 %s, p99 %s)", pubs.total()-published, time.Since(start).Round(time.Millisecond), p50.Round(time.Millisecond/10), p99.Round(time.Millisecond/10))
 	took = subs.waitAll(t, pubs, 60*time.Second)
 	t.Logf("every subscriber has every item %s after the last publish", took.Round(time.Millisecond))
 	subs.check(t, pubs)
@@ -183,6 +186,22 @@ type topicPublisherSet struct {
 	http    *http.Client
 	acked   []atomic.Int64 // each publisher's last number answered
 	retries atomic.Int64
+	mu      sync.Mutex
+	took    []time.Duration // each answered publish's round trip
+}
+
+// latency is the p50 and p99 of the answered publishes' round trips, and
+// forgets them.
+func (p *topicPublisherSet) latency() (p50, p99 time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.took) == 0 {
+		return 0, 0
+	}
+	slices.Sort(p.took)
+	p50, p99 = p.took[len(p.took)/2], p.took[len(p.took)*99/100]
+	p.took = p.took[:0]
+	return p50, p99
 }
 
 func newTopicPublishers(lb string, n int) *topicPublisherSet {
@@ -212,12 +231,16 @@ func (p *topicPublisherSet) publish(ctx context.Context, key, change string) err
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		sent := time.Now()
 		res, err := p.http.Do(req)
 		if err == nil {
 			var r reply
 			err = json.NewDecoder(res.Body).Decode(&r)
 			res.Body.Close()
 			if err == nil && r.OK {
+				p.mu.Lock()
+				p.took = append(p.took, time.Since(sent))
+				p.mu.Unlock()
 				return nil
 			}
 			if err == nil {
