@@ -46,6 +46,10 @@ type Config struct {
 	// Interceptors wrap every call of every instance (tracing, when
 	// OTEL_* asks for it; see tracing.go). Optional.
 	Interceptors []echorpc.Interceptor
+	// TestPublish mounts /rpc/testhooks, whose publish puts any change on
+	// the changes topic (see testPublishFuncs): the fleet's fault tests
+	// publish through it. False otherwise.
+	TestPublish bool
 	// BeforeCreate runs before create writes. Tests use it to make a slow
 	// write; nil otherwise.
 	BeforeCreate func(echo.Context)
@@ -127,11 +131,12 @@ func NewApp(cfg Config) (_ *App, err error) {
 			}
 		}()
 		closeRedis = rdb.Close
-		// The clients' changes travel over the same Redis, so that a
-		// changes stream on one instance sees the writes made on another.
-		if changes, err = redisChanges(cfg.Redis, rs.Pool, cfg.Log); err != nil {
+		// The clients' changes are a topic on the same Redis (Redis
+		// Streams), so that a changes stream on one instance sees the
+		// writes made on another, and resumes on any of them.
+		if changes, err = redisChanges(cfg.Redis, cfg.Log); err != nil {
 			rs.Close()
-			return nil, fmt.Errorf("subscribing to the changes in Redis: %w", err)
+			return nil, fmt.Errorf("the changes in Redis: %w", err)
 		}
 		sessionStore, closeSessions = rs, func() error { return errors.Join(changes.Close(), rs.Close(), closeRedis()) }
 	}
@@ -208,6 +213,9 @@ func NewApp(cfg Config) (_ *App, err error) {
 		echorpc.WithDoc("Reads without writing."))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
+	if cfg.TestPublish {
+		echorpc.New(e.Group("/rpc/testhooks"), echorpc.Config{Interceptors: cfg.Interceptors, Functions: testPublishFuncs(changes)})
+	}
 	// /rpc/attachments keeps files for the clients, in the store (attachments.go).
 	mountAttachments(e, store, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
 

@@ -46,9 +46,12 @@ func startHAProxyAt(t *testing.T, port int, backends ...string) string {
 	for i, b := range backends {
 		servers.WriteString("  server s" + strconv.Itoa(i) + " " + b + " check inter 250ms fall 1 rise 2\n")
 	}
+	// maxconn in defaults too: a frontend's own limit is otherwise 2,000
+	// connections, and the topics test holds 2,000 streams open.
 	config := `global
-  maxconn 4096
+  maxconn 8192
 defaults
+  maxconn 8192
   mode http
   timeout connect 1s
   timeout client 30s

@@ -44,7 +44,7 @@ func testBrowserStreams(t *testing.T, path string) {
 
 	// The live list is open: its stream is subscribed on the server.
 	assert.Equal(t, "live", browsertest.Text(t, ctx, "#live-status", func(s string) bool { return s == "live" }))
-	require.Eventually(t, func() bool { return app.changes.local.Subscribers() == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return app.changes.Subscribers() == 1 }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, "", browsertest.Text(t, ctx, "#live-clients", func(string) bool { return true }))
 
 	created := click(t, ctx, "create")

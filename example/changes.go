@@ -1,15 +1,23 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
-	"github.com/gomodule/redigo/redis"
+	"github.com/echo-rpc/wrpc/echorpc/topic"
+	"github.com/echo-rpc/wrpc/echorpc/topic/topicredis"
 	"github.com/labstack/echo/v4"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Change is one write to the clients, as the changes stream sends it.
@@ -20,298 +28,264 @@ type Change struct {
 	Client Client `json:"client"`
 }
 
-// subscriberBuffer is how many changes a stream may fall behind before it
-// is dropped.
-const subscriberBuffer = 64
+// changesTopic is the topic the clients' writes are published to.
+const changesTopic = "clients:changes"
 
-// Broadcaster fans changes out to its subscribers. Each subscriber has a
-// bounded buffer; one that falls behind by more than its buffer is dropped
-// (its channel is closed) rather than slowing the writers down or pinning
-// memory. Safe for concurrent use.
-type Broadcaster[T any] struct {
-	mu   sync.Mutex
-	subs map[chan T]struct{}
-}
+// changesKeep is how many changes the topic's log keeps, so that a stream
+// that reconnects (to any instance) resumes after its last id: about
+// 100,000 in Redis (a few minutes at 500 writes a second), 1,000 in
+// memory.
+const changesKeep = 100_000
 
-// Subscribe returns a channel of what is published from now on, and a
-// function that ends the subscription. The channel is closed when the
-// subscriber is dropped for falling behind, or after cancel.
-func (b *Broadcaster[T]) Subscribe(buffer int) (<-chan T, func()) {
-	ch := make(chan T, buffer)
-	b.mu.Lock()
-	if b.subs == nil {
-		b.subs = map[chan T]struct{}{}
-	}
-	b.subs[ch] = struct{}{}
-	b.mu.Unlock()
-	return ch, func() { b.drop(ch) }
-}
-
-func (b *Broadcaster[T]) drop(ch chan T) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.subs[ch]; ok {
-		delete(b.subs, ch)
-		close(ch)
-	}
-}
-
-// Publish sends v to every subscriber without waiting for any of them.
-func (b *Broadcaster[T]) Publish(v T) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs {
-		select {
-		case ch <- v:
-		default: // fell behind: dropped
-			delete(b.subs, ch)
-			close(ch)
-		}
-	}
-}
-
-// DropAll drops every subscriber, as if each had fallen behind.
-func (b *Broadcaster[T]) DropAll() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs {
-		delete(b.subs, ch)
-		close(ch)
-	}
-}
-
-// Subscribers is how many subscribers there are.
-func (b *Broadcaster[T]) Subscribers() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.subs)
-}
-
-// Changes carries the clients' writes to the changes streams: within the
-// process, or, in fleet mode, through Redis pub/sub, so that a stream on
-// one instance sees the writes made on every other. A stream sees every
-// change after it starts, or ends with errMissedChanges (503).
+// Changes carries the clients' writes to the changes streams, on a topic
+// (package echorpc/topic): in memory on one instance, or, in fleet mode,
+// on Redis Streams (topicredis), so that a stream on one instance sees the
+// writes made on every other, and resumes on any of them after its last
+// id. Safe for concurrent use.
 type Changes struct {
-	local Broadcaster[Change]
-	// mu orders Subscribe against the subscription's loss, so that no
-	// stream subscribes between the loss and the dropping of the streams.
-	mu sync.Mutex
-	// lost is set while the Redis subscription is lost: Subscribe then
-	// refuses, since a stream would miss what is published meanwhile.
-	lost bool
-	// publish sends a change on its way: to local, or to Redis (whose
-	// subscription feeds local).
-	publish func(Change)
-	close   func() error
+	engine topic.Engine
+	// once publishes an item that may be retried (topicredis's
+	// PublishOnce); nil in memory, where a publish cannot fail.
+	once func(ctx context.Context, key string, data []byte) (string, error)
+	// queue holds the changes waiting for Redis, in order (fleet mode).
+	queue chan queuedChange
+	stop  chan struct{}
+	done  chan struct{}
+	// subs counts the open subscriptions (for the tests).
+	subs  atomic.Int64
+	close func() error
+	logf  func(format string, args ...any)
 }
 
-// newChanges makes the in-process Changes.
+// queuedChange is a change on its way to Redis, with the key that makes
+// its retries append it once.
+type queuedChange struct {
+	key  string
+	data []byte
+}
+
+// newChanges makes the Changes of one instance: a topic in memory.
 func newChanges() *Changes {
-	c := &Changes{close: func() error { return nil }}
-	c.publish = c.local.Publish
-	return c
+	return &Changes{engine: topic.NewMemory(1000), close: func() error { return nil }, logf: func(string, ...any) {}}
 }
 
-// Publish announces a write.
-func (c *Changes) Publish(op string, client Client) { c.publish(Change{Op: op, Client: client}) }
+// changesQueue is how many changes may wait for Redis; past it a write's
+// announcement is dropped (and logged).
+const changesQueue = 10_000
 
-// errChangesUnavailable refuses a changes stream while the Redis
-// subscription is lost (the outages interceptor adds Retry-After).
-var errChangesUnavailable = &echorpc.Error{Status: http.StatusServiceUnavailable, Message: "The changes are not available right now: try again shortly."}
-
-// Subscribe subscribes to the changes (see Broadcaster.Subscribe); while
-// the Redis subscription is lost it refuses with errChangesUnavailable.
-func (c *Changes) Subscribe() (<-chan Change, func(), error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lost {
-		return nil, nil, errChangesUnavailable
-	}
-	ch, cancel := c.local.Subscribe(subscriberBuffer)
-	return ch, cancel, nil
-}
-
-// setLost marks the Redis subscription lost, ending every stream at once
-// (they miss what is published until it is back), or back.
-func (c *Changes) setLost(lost bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lost = lost
-	if lost {
-		c.local.DropAll()
-	}
-}
-
-// Close ends the Redis subscription, if there is one.
-func (c *Changes) Close() error { return c.close() }
-
-// changesChannel is the Redis channel the instances publish changes on.
-const changesChannel = "wrpc-example:clients:changes"
-
-// redisChanges makes Changes that travel over Redis pub/sub: a write is
-// PUBLISHed on pool, and every instance (the writer's included) hands
-// what its subscription receives to its own streams, so they all see the
-// same changes in the same order.
-//
-// Pub/sub delivers at most once, so whatever stops the changes from
-// arriving ends the open streams at once with errMissedChanges (503), for
-// their callers to read the clients again and open a new stream: the
-// subscription's connection failing (Redis killed, say), or Redis not
-// answering the PING sent every pingEvery (Redis paused: noticed within
-// pingEvery+redisTimeout), or a PUBLISH failing. While the subscription is
-// lost, new streams are refused (503 with Retry-After) rather than opened
-// to hear nothing; it is redialled with backoff, up to every 2 s, until
-// Close. The write whose PUBLISH fails stands: it is answered as done,
-// after at most redisTimeout.
-//
-// The subscription is in place when redisChanges returns. It has a
-// connection of its own, dialled from url: a pool's connection cannot be
-// closed under a Receive.
-func redisChanges(url string, pool *redis.Pool, logger *log.Logger) (*Changes, error) {
-	logf := func(format string, args ...any) {
-		if logger != nil {
-			logger.Printf(format, args...)
-		}
-	}
-	c := &Changes{}
-	c.publish = func(ch Change) {
-		msg, err := json.Marshal(ch)
-		if err != nil {
-			return
-		}
-		conn := pool.Get()
-		defer conn.Close()
-		if _, err := conn.Do("PUBLISH", changesChannel, msg); err != nil {
-			// The write is done; only its announcement is lost, and the
-			// streams that missed it must not go on as if complete.
-			logf("publishing a change to Redis: %v: ending this instance's changes streams", err)
-			c.local.DropAll()
-		}
-	}
-	psc, err := subscribeChanges(url)
+// redisChanges makes Changes on Redis Streams at url, with a go-redis
+// client of its own whose every call is bounded by redisTimeout (a
+// blocking XREAD waits its 2 s and then that long). A write's change is
+// queued and published by one goroutine, in order, with PublishOnce and a
+// random key: while Redis does not answer (paused, restarting), it is
+// retried, up to every second, until it is in the log, once, so a write
+// made meanwhile is announced when Redis is back, and the write itself is
+// answered at once. Open streams stay open meanwhile (pings go on) and
+// continue after their last id; see topicredis for what a lost log does.
+func redisChanges(url string, logger *log.Logger) (*Changes, error) {
+	opts, err := goredis.ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		mu     sync.Mutex // guards psc and closed
-		closed bool
-		stop   = make(chan struct{})
-		done   = make(chan struct{})
-	)
-	c.close = func() error {
-		mu.Lock()
-		if !closed {
-			closed = true
-			close(stop)
-			psc.Close() // ends Receive
-		}
-		mu.Unlock()
-		<-done
-		return nil
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = redisTimeout, redisTimeout, redisTimeout
+	rdb := goredis.NewClient(opts)
+	out := io.Discard
+	if logger != nil {
+		out = logger.Writer()
 	}
-	go func() {
-		defer close(done)
-		for {
-			err := listen(psc, &c.local, stop)
-			mu.Lock()
-			if closed {
-				mu.Unlock()
-				return
-			}
-			psc.Close()
-			mu.Unlock()
-			logf("the Redis subscription for changes is lost (%v): ending the changes streams, resubscribing", err)
-			c.setLost(true)
-			for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
-				select {
-				case <-stop:
-					return
-				case <-time.After(backoff):
-				}
-				next, err := subscribeChanges(url)
-				if err != nil {
-					continue
-				}
-				mu.Lock()
-				if closed {
-					mu.Unlock()
-					next.Close()
-					return
-				}
-				psc = next
-				mu.Unlock()
-				c.setLost(false)
-				logf("the Redis subscription for changes is back")
-				break
-			}
-		}
-	}()
+	engine := topicredis.New(topicredis.Config{
+		Client:         rdb,
+		Prefix:         "wrpc-example:topic:",
+		MaxLen:         changesKeep,
+		PublishTimeout: 2 * redisTimeout,
+		Logger:         slog.New(slog.NewTextHandler(out, nil)),
+	})
+	c := &Changes{
+		engine: engine,
+		once: func(ctx context.Context, key string, data []byte) (string, error) {
+			return engine.PublishOnce(ctx, changesTopic, key, data)
+		},
+		queue: make(chan queuedChange, changesQueue),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+		logf:  func(string, ...any) {},
+	}
+	if logger != nil {
+		c.logf = logger.Printf
+	}
+	var closeOnce sync.Once
+	c.close = func() error {
+		var err error
+		closeOnce.Do(func() {
+			close(c.stop)
+			<-c.done
+			err = engine.Close()
+			rdb.Close()
+		})
+		return err
+	}
+	go c.announce()
 	return c, nil
 }
 
-// subscribeChanges dials Redis and subscribes to changesChannel, and
-// returns once the subscription is confirmed, so that no write after it is
-// missed. Its reads wait up to pingEvery+redisTimeout, which the PINGs of
-// listen keep from passing while Redis answers.
-func subscribeChanges(url string) (redis.PubSubConn, error) {
-	conn, err := redis.DialURL(url,
-		redis.DialConnectTimeout(redisTimeout),
-		redis.DialReadTimeout(pingEvery+redisTimeout),
-		redis.DialWriteTimeout(redisTimeout))
-	if err != nil {
-		return redis.PubSubConn{}, err
-	}
-	psc := redis.PubSubConn{Conn: conn}
-	if err := psc.Subscribe(changesChannel); err != nil {
-		psc.Close()
-		return psc, err
-	}
+// announce publishes the queued changes in order, each retried until it
+// is in the log; on Close it gives what is left 2 s more.
+func (c *Changes) announce() {
+	defer close(c.done)
+	var drainBy time.Time // set once Close is called
 	for {
-		switch v := psc.Receive().(type) {
-		case redis.Subscription:
-			return psc, nil
-		case error:
-			psc.Close()
-			return psc, v
+		var q queuedChange
+		select {
+		case q = <-c.queue:
+		case <-c.stop:
+			if drainBy.IsZero() {
+				drainBy = time.Now().Add(2 * time.Second)
+			}
+			select {
+			case q = <-c.queue:
+			default:
+				return
+			}
+		}
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+			_, err := c.once(context.Background(), q.key, q.data)
+			if err == nil {
+				break
+			}
+			if !drainBy.IsZero() && time.Now().After(drainBy) {
+				c.logf("announcing a change: %v: %d changes not announced at shutdown", err, len(c.queue)+1)
+				return
+			}
+			c.logf("announcing a change: %v: retrying in %s", err, backoff)
+			select {
+			case <-time.After(backoff):
+			case <-c.stop:
+				if drainBy.IsZero() {
+					drainBy = time.Now().Add(2 * time.Second)
+				}
+			}
 		}
 	}
 }
 
-// listen hands what psc receives to local until psc fails (or is closed),
-// and returns why. It PINGs every pingEvery, so that a Redis that stops
-// answering fails the next read within pingEvery+redisTimeout, as a dead
-// one fails it at once.
-func listen(psc redis.PubSubConn, local *Broadcaster[Change], stop <-chan struct{}) error {
-	failed := make(chan struct{})
-	defer close(failed)
-	go func() {
-		t := time.NewTicker(pingEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-failed:
-				return
-			case <-t.C:
-				if psc.Ping("") != nil {
-					return // the read fails too, soon
-				}
-			}
-		}
-	}()
-	for {
-		switch v := psc.Receive().(type) {
-		case redis.Message:
-			var ch Change
-			if json.Unmarshal(v.Data, &ch) == nil {
-				local.Publish(ch)
-			}
-		case error:
-			return v
-		}
+// Publish announces a write. In memory it is in the topic when Publish
+// returns; in fleet mode it is queued for Redis (see redisChanges).
+func (c *Changes) Publish(op string, client Client) {
+	data, err := json.Marshal(Change{Op: op, Client: client})
+	if err != nil {
+		return
+	}
+	if c.queue == nil {
+		_, _ = c.engine.Publish(context.Background(), changesTopic, data)
+		return
+	}
+	select {
+	case c.queue <- queuedChange{key: randomKey(), data: data}:
+	default:
+		c.logf("announcing a change: %d changes wait for Redis already: this one is dropped", changesQueue)
 	}
 }
+
+// publishKeyed publishes change now, once per key however often it is
+// retried within 10 minutes (in fleet mode; in memory, once per call), and
+// returns its id: the test hook's publish (see testPublishFunc).
+func (c *Changes) publishKeyed(ctx context.Context, key string, change Change) (string, error) {
+	data, err := json.Marshal(change)
+	if err != nil {
+		return "", err
+	}
+	if c.once == nil {
+		return c.engine.Publish(ctx, changesTopic, data)
+	}
+	return c.once(ctx, key, data)
+}
+
+// randomKey is 128 random bits in hex.
+func randomKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Subscribers is how many changes streams are subscribed on this instance.
+func (c *Changes) Subscribers() int { return int(c.subs.Load()) }
+
+// Close stops the announcements (after 2 s more for those still queued)
+// and the topic's Redis loop, if there is one.
+func (c *Changes) Close() error { return c.close() }
+
+// countedSub is a subscription counted in Changes.Subscribers.
+type countedSub struct {
+	topic.Subscription
+	subs   *atomic.Int64
+	closed bool
+}
+
+func (s *countedSub) Close() {
+	s.Subscription.Close()
+	if !s.closed {
+		s.closed = true
+		s.subs.Add(-1)
+	}
+}
+
+// changesStream is the changes function: every write after it starts, each
+// with its id in the topic's log as its event id, so that a caller that
+// reconnects (to any instance) with Last-Event-ID resumes after it. A gap
+// the log cannot fill ends the stream with a 410 error event, data
+// {"gap": true}: the caller reads the clients again and opens a new stream.
+func changesStream(changes *Changes) echorpc.Handler {
+	return topic.Serve[struct{}, Change](changesEngine{changes}, func(echo.Context, struct{}) (string, error) {
+		return changesTopic, nil
+	})
+}
+
+// changesEngine is the engine of Changes as changesStream serves it, its
+// subscriptions counted in Changes.Subscribers.
+type changesEngine struct{ c *Changes }
+
+func (e changesEngine) Publish(ctx context.Context, name string, data []byte) (string, error) {
+	return e.c.engine.Publish(ctx, name, data)
+}
+
+func (e changesEngine) Subscribe(ctx context.Context, name, after string) (topic.Subscription, error) {
+	s, err := e.c.engine.Subscribe(ctx, name, after)
+	if err != nil {
+		return nil, err
+	}
+	e.c.subs.Add(1)
+	return &countedSub{Subscription: s, subs: &e.c.subs}, nil
+}
+
+// testPublishEnv names the test-only hook that mounts /rpc/testhooks,
+// whose publish puts any change on the topic: the fleet's fault tests
+// publish through it at a steady rate. Never set it otherwise.
+const testPublishEnv = "WRPC_EXAMPLE_TEST_PUBLISH"
+
+// testPublish is the data of the test hook's publish: a change, and the
+// key that makes its retries publish it once.
+type testPublish struct {
+	Key    string `json:"key" validate:"required,max=100"`
+	Change Change `json:"change"`
+}
+
+// testPublishFuncs is the test hook's publish: change published now, once
+// per key (Changes.publishKeyed), answered with its id, or 503 while the
+// topic's engine does not answer, for the caller to retry with the key.
+func testPublishFuncs(changes *Changes) echorpc.Funcs {
+	return echorpc.Funcs{"publish": echorpc.Func(func(c echo.Context, in testPublish) (string, error) {
+		id, err := changes.publishKeyed(c.Request().Context(), in.Key, in.Change)
+		if err != nil {
+			c.Logger().Warnf("test hook: publish: %v", err)
+			return "", errChangesUnavailable
+		}
+		return id, nil
+	})}
+}
+
+// errChangesUnavailable answers a publish that did not reach the topic's
+// engine (the outages interceptor adds Retry-After).
+var errChangesUnavailable = &echorpc.Error{Status: http.StatusServiceUnavailable, Message: "The changes are not answering: try again shortly."}
 
 // countdownRange is the refusal of a countdown outside 1..100, with its
 // field error.
@@ -367,33 +341,4 @@ func countdown(c echo.Context, n int, send func(id string, item int) error) erro
 		}
 	}
 	return nil
-}
-
-// errMissedChanges ends a changes stream that may have missed changes: its
-// caller did not keep up, or the Redis subscription was lost.
-var errMissedChanges = &echorpc.Error{Status: http.StatusServiceUnavailable, Message: "The stream missed changes: read the clients again and open a new stream."}
-
-// changesStream is the changes function: every write after it starts.
-func changesStream(changes *Changes) echorpc.Handler {
-	return echorpc.Stream(func(c echo.Context, _ struct{}, send func(id string, item Change) error) error {
-		ch, cancel, err := changes.Subscribe()
-		if err != nil {
-			return err // before the stream starts: answered as a call, 503
-		}
-		defer cancel()
-		done := c.Request().Context().Done()
-		for {
-			select {
-			case <-done:
-				return c.Request().Context().Err()
-			case change, ok := <-ch:
-				if !ok {
-					return errMissedChanges
-				}
-				if err := send("", change); err != nil {
-					return err
-				}
-			}
-		}
-	})
 }

@@ -20,7 +20,9 @@
 //
 // For tests only: WRPC_EXAMPLE_TEST_CREATE_DELAY, a Go duration such as
 // "2s", makes every create wait that long before it writes, so a test can
-// have a write in flight when it stops the server. Never set it otherwise.
+// have a write in flight when it stops the server; WRPC_EXAMPLE_TEST_PUBLISH=1
+// mounts /rpc/testhooks, whose publish puts any change on the changes topic
+// (the fleet's fault tests publish through it). Never set them otherwise.
 package main
 
 //go:generate go run . -write-types static
@@ -90,6 +92,10 @@ func main() {
 			case <-c.Request().Context().Done():
 			}
 		}
+	}
+	if os.Getenv(testPublishEnv) == "1" && *writeTypes == "" {
+		logger.Printf("%s is set: /rpc/testhooks publishes any change (a hook for tests only)", testPublishEnv)
+		cfg.TestPublish = true
 	}
 	if *traceConsole {
 		os.Setenv("OTEL_TRACES_EXPORTER", "console")

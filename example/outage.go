@@ -25,11 +25,6 @@ const (
 	// write of a command. A healthy Redis answers in well under a
 	// millisecond; one that has not answered in a second is not going to.
 	redisTimeout = time.Second
-	// pingEvery is how often the changes subscription PINGs Redis. A
-	// subscription has nothing to read while no one writes, so its reads
-	// wait up to pingEvery+redisTimeout: a Redis that stops answering is
-	// noticed within two seconds, and the streams end then.
-	pingEvery = time.Second
 	// storeTimeout bounds each database statement, from waiting for a
 	// pooled connection (or dialling one) to reading its last row.
 	storeTimeout = 3 * time.Second
@@ -99,7 +94,7 @@ func markOutage(c echo.Context, e *unavailableError) { c.Set(outageKey, e) }
 // or, for a call that echorpc refused with 503 before it ran, in the
 // session store's error (a session rule could not read the session). It
 // also gives every other 503 that has not gone out (a changes stream
-// refused while Redis is away) a Retry-After.
+// refused while Redis is away, say) a Retry-After.
 func answerOutages(next echorpc.CallFunc) echorpc.CallFunc {
 	return func(c echo.Context, call echorpc.Call) echorpc.Result {
 		res := next(c, call)

@@ -37,7 +37,7 @@ func cookieStore(keys [][]byte) sessions.Store {
 // carries only the session's id, signed with keys, so every instance on
 // the same Redis and keys shares the sessions, and logging out (deleting
 // the session in Redis) revokes its cookie everywhere. Its pool is
-// redisPool's, which the changes publish through too.
+// redisPool's.
 func redisStore(url string, keys [][]byte) (*redistore.RediStore, error) {
 	store, err := redistore.NewRediStoreWithPool(redisPool(url), keyPairs(keys)...)
 	if err != nil {

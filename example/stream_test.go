@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -125,7 +126,7 @@ func TestChangesStream(t *testing.T) {
 			}
 		}()
 	}
-	require.Eventually(t, func() bool { return app.changes.local.Subscribers() == streams }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return app.changes.Subscribers() == streams }, 5*time.Second, 5*time.Millisecond)
 
 	var a, b, updated, deleted Client
 	require.NoError(t, c.Call(ctx, "create", NewClient{Name: "Ada"}, &a))
@@ -141,39 +142,15 @@ func TestChangesStream(t *testing.T) {
 		assert.Equal(t, want, got[i], "stream %d", i)
 	}
 	// Leaving the loop closed the streams, and their subscriptions ended.
-	assert.Eventually(t, func() bool { return app.changes.local.Subscribers() == 0 }, 5*time.Second, 5*time.Millisecond)
+	assert.Eventually(t, func() bool { return app.changes.Subscribers() == 0 }, 5*time.Second, 5*time.Millisecond)
 }
 
-// A subscriber that falls behind by more than its buffer is dropped: its
-// channel is closed, and the writers never wait for it.
-func TestBroadcasterDropsSlowSubscriber(t *testing.T) {
-	var b Broadcaster[int]
-	slow, cancelSlow := b.Subscribe(2)
-	defer cancelSlow()
-	fast, cancelFast := b.Subscribe(10)
-	for i := range 3 {
-		b.Publish(i) // never blocks
-	}
-	assert.Equal(t, 1, b.Subscribers())
-	var got []int
-	for v := range slow {
-		got = append(got, v)
-	}
-	assert.Equal(t, []int{0, 1}, got, "what it had buffered, then closed")
-	assert.Len(t, fast, 3)
-	cancelFast()
-	cancelFast() // twice is harmless
-	_, open := <-fast
-	for open {
-		_, open = <-fast
-	}
-	assert.Zero(t, b.Subscribers())
-}
-
-// With -redis, changes travel over Redis pub/sub: a stream on one app
+// With -redis, changes are a topic on Redis Streams: a stream on one app
 // sees the writes made on another (each with its own SQLite file here,
-// which is enough for the changes), and the subscription comes back after
-// Redis drops it. Needs redis-server; skips without it.
+// which is enough for the changes); Redis dropping every connection ends
+// no stream, and the write made then still arrives, once; and a stream
+// opened on A with the Last-Event-ID of one that B sent resumes after it.
+// Needs redis-server; skips without it.
 func TestChangesOverRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts redis-server")
@@ -186,29 +163,126 @@ func TestChangesOverRedis(t *testing.T) {
 	_, srvA := startApp(t, Config{DB: filepath.Join(t.TempDir(), "a.db"), Redis: url, SessionKeys: testKeys})
 	b, srvB := startApp(t, Config{DB: filepath.Join(t.TempDir(), "b.db"), Redis: url, SessionKeys: testKeys})
 
-	s := openChanges(t, srvB.URL)
-	s.waitSubscribed(t, srvA.URL)
-	created := assertCreated(t, srvA.URL, "over Redis")
-	select {
-	case ch := <-s.changes:
-		assert.Equal(t, Change{"create", created}, ch)
-	case <-time.After(5 * time.Second):
-		t.Fatal("B's stream did not see A's write")
-	}
+	s := openSSE(t, srvB.URL+"/rpc/clients", "changes", "")
+	require.Eventually(t, func() bool { return b.changes.Subscribers() == 1 }, 5*time.Second, 5*time.Millisecond)
+	first := assertCreated(t, srvA.URL, "over Redis")
+	ev := s.next(t)
+	assert.Equal(t, Change{"create", first}, ev.change(t))
+	require.NotEmpty(t, ev.id, "the event id is the item's id in the log")
 
-	// Redis drops every subscriber: since changes made while no one is
-	// subscribed are lost (pub/sub delivers at most once), the stream on
-	// B ends at once with a 503 that says so, and new streams are refused
-	// (503) until B has subscribed again. Then a new stream on B sees A's
-	// writes again.
+	// Redis drops every client: the apps' loops read again, the stream
+	// on B stays open, and A's next write reaches it, once.
 	conn, err := redis.DialURL(url)
 	require.NoError(t, err)
 	defer conn.Close()
-	killed, err := redis.Int(conn.Do("CLIENT", "KILL", "TYPE", "pubsub"))
+	_, err = conn.Do("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
 	require.NoError(t, err)
-	assert.Equal(t, 2, killed, "one subscription per app")
-	s.assertEnds(t, errMissedChanges.Message, time.Now().Add(time.Second), "the stream on B")
-	s = openChangesWhenBack(t, srvB.URL)
-	s.waitSubscribed(t, srvA.URL)
-	assert.Equal(t, 1, b.changes.local.Subscribers())
+	second := assertCreated(t, srvA.URL, "after CLIENT KILL")
+	assert.Equal(t, Change{"create", second}, s.next(t).change(t))
+	s.assertQuiet(t, 300*time.Millisecond)
+
+	// A stream on A from the first event's id: the second write, resumed.
+	r := openSSE(t, srvA.URL+"/rpc/clients", "changes", ev.id)
+	assert.Equal(t, Change{"create", second}, r.next(t).change(t))
+	r.assertQuiet(t, 300*time.Millisecond)
+
+	// An id the log never had: the stream is refused with 410, {gap: true}.
+	res := postSSE(t, srvB.URL+"/rpc/clients", "changes", "1-1")
+	defer res.Body.Close()
+	require.Equal(t, http.StatusGone, res.StatusCode)
+	g := decodeReply(t, res)
+	assert.JSONEq(t, `{"gap":true}`, string(g.Data))
+}
+
+// sseEvent is one event of a stream read by openSSE.
+type sseEvent struct{ id, event, data string }
+
+// change decodes the data of an item event: its envelope's Change.
+func (e sseEvent) change(t *testing.T) Change {
+	t.Helper()
+	require.Empty(t, e.event, "an item, not %q: %s", e.event, e.data)
+	var env struct {
+		OK   bool   `json:"ok"`
+		Data Change `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(e.data), &env), e.data)
+	require.True(t, env.OK, e.data)
+	return env.Data
+}
+
+// sseReader is a stream's events, read in the background.
+type sseReader struct{ events chan sseEvent }
+
+// postSSE opens function at url as a stream, with Last-Event-ID unless
+// lastID is "".
+func postSSE(t *testing.T, url, function, lastID string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"weerpc":1.1,"function":"`+function+`"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	res, err := http.DefaultClient.Do(req.WithContext(ctx))
+	require.NoError(t, err)
+	return res
+}
+
+// openSSE opens the stream (postSSE) and reads its events; the test's end
+// closes it.
+func openSSE(t *testing.T, url, function, lastID string) *sseReader {
+	t.Helper()
+	res := postSSE(t, url, function, lastID)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	t.Cleanup(func() { res.Body.Close() })
+	r := &sseReader{events: make(chan sseEvent, 100)}
+	go func() {
+		defer close(r.events)
+		sc := bufio.NewScanner(res.Body)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			name, value, _ := strings.Cut(line, ": ")
+			switch {
+			case line == "":
+				if ev.data != "" {
+					r.events <- ev
+				}
+				ev = sseEvent{}
+			case name == "id":
+				ev.id = value
+			case name == "event":
+				ev.event = value
+			case name == "data":
+				ev.data = value
+			}
+		}
+	}()
+	return r
+}
+
+// next is the stream's next event, within 5 s.
+func (r *sseReader) next(t *testing.T) sseEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-r.events:
+		require.True(t, ok, "the stream ended")
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5 s")
+	}
+	return sseEvent{}
+}
+
+// assertQuiet asserts that no event comes within d (nothing twice).
+func (r *sseReader) assertQuiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case ev, ok := <-r.events:
+		assert.False(t, ok, "an event more: %+v", ev)
+	case <-time.After(d):
+	}
 }

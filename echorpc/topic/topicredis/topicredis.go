@@ -12,13 +12,19 @@
 // Faults: while Redis does not answer (paused, restarting), open streams
 // stay open (echorpc's pings go on) and wait; Publish fails with a clear
 // error after at most PublishTimeout (an item whose XADD timed out may
-// still have been appended: the caller cannot tell). When Redis answers
+// still have been appended: the caller cannot tell, so a publisher that
+// retries uses PublishOnce, which appends an item once however often it is
+// retried). When Redis answers
 // again the loop checks, for each topic, that its last id is still in the
 // log (retention trims the oldest entries first, so if it is, nothing
 // after it was lost) and continues after it: nothing lost, nothing twice,
 // and no stream reconnects. If the id is gone (Redis lost its data, or the
 // loop fell behind the retention), the topic's subscribers get
-// [topic.ErrGap].
+// [topic.ErrGap]. A Redis that lost its data may also come back unseen
+// (the client reconnects within its own retries, and the loop meets no
+// error): so after every read the loop checks the epoch, a random value
+// the engines keep in Redis (key Prefix + "\x00epoch"), and checks the
+// logs, before handing anything on, when it is gone or another.
 package topicredis
 
 import (
@@ -55,6 +61,9 @@ type Config struct {
 	// PublishTimeout bounds a Publish while Redis does not answer.
 	// Optional. Default 2 s.
 	PublishTimeout time.Duration
+	// KeyTTL is how long PublishOnce remembers an item's key, and so how
+	// long its publisher may go on retrying it. Optional. Default 10 min.
+	KeyTTL time.Duration
 	// Logger logs the loop's losses and returns of Redis.
 	// Optional. Default slog.Default().
 	Logger *slog.Logger
@@ -62,12 +71,15 @@ type Config struct {
 
 // Engine is the Redis engine; make it with New, end it with Close.
 type Engine struct {
-	cfg    Config
-	wake   string // this instance's key, written to interrupt its XREAD
-	mu     sync.Mutex
-	topics map[string]*hub
-	stop   context.CancelFunc
-	done   chan struct{}
+	cfg  Config
+	wake string // this instance's key, written to interrupt its XREAD
+	// epochKey holds the epoch of the Redis's data (see sameEpoch); epoch
+	// is the one the loop knows ("" until it has read it).
+	epochKey, epoch string
+	mu              sync.Mutex
+	topics          map[string]*hub
+	stop            context.CancelFunc
+	done            chan struct{}
 }
 
 // hub is one topic on this instance: its ring, and where the loop reads.
@@ -92,13 +104,16 @@ func New(cfg Config) *Engine {
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 2 * time.Second
 	}
+	if cfg.KeyTTL <= 0 {
+		cfg.KeyTTL = 10 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	var b [8]byte
 	rand.Read(b[:])
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{cfg: cfg, wake: cfg.Prefix + "\x00wake:" + hex.EncodeToString(b[:]), topics: map[string]*hub{}, stop: cancel, done: make(chan struct{})}
+	e := &Engine{cfg: cfg, wake: cfg.Prefix + "\x00wake:" + hex.EncodeToString(b[:]), epochKey: cfg.Prefix + "\x00epoch", topics: map[string]*hub{}, stop: cancel, done: make(chan struct{})}
 	go e.loop(ctx)
 	return e
 }
@@ -111,7 +126,10 @@ func (e *Engine) Close() error {
 }
 
 // Publish appends data to topic's stream, trimmed as configured, within
-// PublishTimeout.
+// PublishTimeout. A Publish that failed may still have appended the item
+// (a timeout while Redis is paused: the XADD runs when Redis answers
+// again), so publishing it again may append it twice: to retry, use
+// [Engine.PublishOnce].
 func (e *Engine) Publish(ctx context.Context, name string, data []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
 	defer cancel()
@@ -121,6 +139,48 @@ func (e *Engine) Publish(ctx context.Context, name string, data []byte) (string,
 	}
 	return id, nil
 }
+
+// PublishOnce is Publish for an item that its publisher retries until it
+// succeeds: key names the item (a random id, or an Idempotency-Key), and
+// within KeyTTL every PublishOnce of the same topic and key after the
+// first that reached Redis appends nothing and returns the first one's id.
+// So a publisher that retries after a failure whose outcome it cannot
+// know (a timeout while Redis is paused, an instance killed mid-call)
+// publishes the item exactly once. The check and the XADD are one script,
+// atomic in Redis; the key is kept beside the topic's stream (Prefix +
+// "once:" + topic + ":" + key), so both must be on one node (no Redis
+// Cluster).
+func (e *Engine) PublishOnce(ctx context.Context, name, key string, data []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
+	defer cancel()
+	trim, threshold := "", ""
+	if e.cfg.MaxAge > 0 {
+		trim, threshold = "MINID", strconv.FormatInt(time.Now().Add(-e.cfg.MaxAge).UnixMilli(), 10)
+	} else if e.cfg.MaxLen > 0 {
+		trim, threshold = "MAXLEN", strconv.FormatInt(e.cfg.MaxLen, 10)
+	}
+	keys := []string{e.cfg.Prefix + name, e.cfg.Prefix + "once:" + name + ":" + key}
+	id, err := publishOnce.Run(ctx, e.cfg.Client, keys, trim, threshold, data, e.cfg.KeyTTL.Milliseconds()).Text()
+	if err != nil {
+		return "", fmt.Errorf("topicredis: publishing to %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// publishOnce appends ARGV[3] to the stream KEYS[1] (trimmed by ARGV[1]
+// ARGV[2] when ARGV[1] is set) unless KEYS[2] holds the id of an earlier
+// append, and keeps the id in KEYS[2] for ARGV[4] ms.
+var publishOnce = redis.NewScript(`
+local id = redis.call('GET', KEYS[2])
+if id then return id end
+if ARGV[1] == '' then
+  id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[3])
+else
+  id = redis.call('XADD', KEYS[1], ARGV[1], '~', ARGV[2], '*', 'd', ARGV[3])
+end
+redis.call('SET', KEYS[2], id, 'PX', ARGV[4])
+return id
+`)
 
 func (e *Engine) xadd(key string, data []byte) *redis.XAddArgs {
 	a := &redis.XAddArgs{Stream: key, Values: []any{"d", data}, Approx: true}
@@ -221,6 +281,12 @@ func (e *Engine) loop(ctx context.Context) {
 	// made before the first XREAD wakes it too
 	wakeLast := "0-0"
 	backoff := time.Duration(0)
+	unchecked := false // Redis failed, and the logs are not checked since
+	for ctx.Err() == nil && e.epoch == "" {
+		if err := e.adoptEpoch(ctx); err != nil && !e.wait(ctx, &backoff, err) {
+			return
+		}
+	}
 	for ctx.Err() == nil {
 		e.mu.Lock()
 		hubs := make([]*hub, 0, len(e.topics))
@@ -235,22 +301,38 @@ func (e *Engine) loop(ctx context.Context) {
 		}
 		streams = append(streams, wakeLast)
 		e.mu.Unlock()
+		if unchecked {
+			// Only once every log is checked may the loop read after its
+			// cursors: a log that Redis lost and began again would
+			// otherwise be read on as if nothing were missing.
+			if !e.check(ctx, hubs) {
+				if !e.wait(ctx, &backoff, errors.New("checking the logs failed")) {
+					return
+				}
+				continue
+			}
+			unchecked = false
+		}
 		res, err := e.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: streams, Count: 1000, Block: 2 * time.Second}).Result()
 		if errors.Is(err, redis.Nil) {
-			continue
+			err = nil
+		}
+		if err == nil {
+			// What was read comes from the Redis of this engine's epoch,
+			// or the logs are checked before it is handed on: the client
+			// may have reconnected, unseen, to a Redis that lost its data.
+			var same bool
+			if same, err = e.sameEpoch(ctx); err == nil && !same {
+				e.cfg.Logger.Warn("topicredis: Redis lost its data (a new epoch): checking the logs")
+				unchecked = true
+				continue
+			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !e.wait(ctx, &backoff, err) {
 				return
 			}
-			backoff = min(max(2*backoff, 100*time.Millisecond), 2*time.Second)
-			e.cfg.Logger.Warn("topicredis: reading the topics failed: retrying", "err", err, "in", backoff)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			e.check(ctx, hubs)
+			unchecked = true
 			continue
 		}
 		if backoff > 0 {
@@ -285,10 +367,58 @@ func (e *Engine) loop(ctx context.Context) {
 	}
 }
 
-// check runs after a failure of Redis: each hub's cursor must still be in
-// the log; where it is not, its subscribers get ErrGap and the hub starts
-// again after the log's last entry.
-func (e *Engine) check(ctx context.Context, hubs []*hub) {
+// sameEpoch reports whether Redis still holds the epoch this engine
+// knows: a random value that the first engine on a Redis writes (SET NX)
+// and every engine reads, and that a Redis that lost its data no longer
+// has. When it has changed, the engine adopts the new one (writing it if
+// none is there), and the caller checks the logs.
+func (e *Engine) sameEpoch(ctx context.Context) (bool, error) {
+	got, err := e.cfg.Client.Get(ctx, e.epochKey).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, err
+	}
+	if err == nil && got == e.epoch {
+		return true, nil
+	}
+	if err := e.adoptEpoch(ctx); err != nil {
+		return false, err
+	}
+	return e.epoch == got, nil
+}
+
+// adoptEpoch writes a new epoch unless Redis has one, and takes Redis's.
+func (e *Engine) adoptEpoch(ctx context.Context) error {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	if err := e.cfg.Client.SetNX(ctx, e.epochKey, hex.EncodeToString(b[:]), 0).Err(); err != nil {
+		return err
+	}
+	got, err := e.cfg.Client.Get(ctx, e.epochKey).Result()
+	if err != nil {
+		return err
+	}
+	e.epoch = got
+	return nil
+}
+
+// wait waits out the loop's backoff after err, longer each time up to
+// 2 s; false when ctx ended meanwhile.
+func (e *Engine) wait(ctx context.Context, backoff *time.Duration, err error) bool {
+	*backoff = min(max(2**backoff, 100*time.Millisecond), 2*time.Second)
+	e.cfg.Logger.Warn("topicredis: reading the topics failed: retrying", "err", err, "in", *backoff)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(*backoff):
+		return true
+	}
+}
+
+// check runs after a failure of Redis, before the loop reads again: each
+// hub's cursor must still be in the log; where it is not, its subscribers
+// get ErrGap and the hub starts again after the log's last entry. It
+// reports whether every hub was checked (false: Redis failed again).
+func (e *Engine) check(ctx context.Context, hubs []*hub) bool {
 	for _, h := range hubs {
 		e.mu.Lock()
 		last := h.last
@@ -297,12 +427,15 @@ func (e *Engine) check(ctx context.Context, hubs []*hub) {
 			continue
 		}
 		got, err := e.cfg.Client.XRange(ctx, h.key, last, last).Result()
-		if err != nil || len(got) > 0 {
-			continue // still down (checked again), or nothing lost
+		if err != nil {
+			return false
+		}
+		if len(got) > 0 {
+			continue // nothing lost
 		}
 		now, err := lastID(ctx, e.cfg.Client, h.key)
 		if err != nil {
-			continue
+			return false
 		}
 		e.cfg.Logger.Warn("topicredis: a topic's log lost entries: its subscribers get a gap", "key", h.key, "last", last)
 		id, _ := topic.ParseID(now)
@@ -311,6 +444,7 @@ func (e *Engine) check(ctx context.Context, hubs []*hub) {
 		h.last = now
 		e.mu.Unlock()
 	}
+	return true
 }
 
 // sub is one subscriber: a cursor in its hub's ring, reading the log

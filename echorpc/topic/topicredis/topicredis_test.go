@@ -165,3 +165,45 @@ func TestResumeOnAnotherInstance(t *testing.T) {
 		t.Errorf("an id not in the log: %v, want ErrGap", err)
 	}
 }
+
+// TestPublishOnce: an item published again with the same key is appended
+// once, also when the first try timed out while Redis was paused (its
+// XADD ran when Redis went on) and the retry came after.
+func TestPublishOnce(t *testing.T) {
+	srv := startRedis(t)
+	e := newEngine(t, srv.addr())
+	ctx := context.Background()
+	first, err := e.PublishOnce(ctx, "once", "k1", []byte(`1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.PublishOnce(ctx, "once", "k1", []byte(`1`))
+	if err != nil || again != first {
+		t.Fatalf("again: %q %v, want %q", again, err, first)
+	}
+
+	srv.signal(syscall.SIGSTOP)
+	_, err = e.PublishOnce(ctx, "once", "k2", []byte(`2`))
+	srv.signal(syscall.SIGCONT)
+	if err == nil {
+		t.Fatal("a publish while Redis is paused succeeded")
+	}
+	var retried string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if retried, err = e.PublishOnce(ctx, "once", "k2", []byte(`2`)); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	defer c.Close()
+	log, err := c.XRange(ctx, "wrpc:topic:once", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 2 || log[0].ID != first || log[1].ID != retried {
+		t.Fatalf("the log is %v, want %s then %s, once each", log, first, retried)
+	}
+}
