@@ -83,6 +83,9 @@ type Client struct {
 
 	// budget is the retry budget, shared by all the client's calls.
 	budget retryBudget
+	// channels is the shared connection of the client's streams
+	// (client_channel.go).
+	channels clientChannels
 }
 
 // Retry bounds retries: up to Attempts tries in all, waiting between them
