@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,16 +110,35 @@ type channelOpen struct {
 	Timeout     int64          `json:"timeout,omitempty"`
 }
 
-// channelURL is the channel's URL for an endpoint: ws: or wss:, and
-// /channel.ws below it.
+// channelURL is the channel's URL for an endpoint: ws: or wss:,
+// /channel.ws at the end of its path, its query kept.
 func channelURL(endpoint string) (string, bool) {
-	switch {
-	case strings.HasPrefix(endpoint, "http://"):
-		return "ws://" + strings.TrimSuffix(strings.TrimPrefix(endpoint, "http://"), "/") + channelPath, true
-	case strings.HasPrefix(endpoint, "https://"):
-		return "wss://" + strings.TrimSuffix(strings.TrimPrefix(endpoint, "https://"), "/") + channelPath, true
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" {
+		return "", false
 	}
-	return "", false
+	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	u.Fragment, u.RawFragment = "", ""
+	u.Path = strings.TrimSuffix(u.Path, "/") + channelPath
+	if u.RawPath != "" {
+		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + channelPath
+	}
+	return u.String(), true
+}
+
+// offered takes what the manifest of endpoint says: whether its server
+// offers the channel. One that does not is not asked for it until the
+// next manifest says otherwise.
+func (cs *clientChannels) offered(endpoint string, yes bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.endpoint != endpoint {
+		cs.conn = nil // another endpoint's: it closes once idle
+	}
+	cs.endpoint, cs.offUntil = endpoint, time.Time{}
+	if !yes {
+		cs.offUntil = time.Now().Add(100 * 365 * 24 * time.Hour)
+	}
 }
 
 // channel returns the open connection, dialing it if there is none;

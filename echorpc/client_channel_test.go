@@ -315,3 +315,33 @@ func TestClientChannelStreamAbortAndTimeout(t *testing.T) {
 		t.Fatal("ending the context did not end the handler")
 	}
 }
+
+// The manifest says whether the channel is offered, and where; a client
+// that read it does not ask a server without one.
+func TestManifestAnnouncesTheChannel(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		srv := newResumingServer(t, echorpc.Config{Manifest: true, DisableChannel: off}, 0)
+		res, err := http.Get(srv.URL + "/rpc/manifest.json")
+		require.NoError(t, err)
+		var m struct {
+			Channel *string `json:"channel"`
+		}
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&m))
+		res.Body.Close()
+		client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
+		require.NoError(t, client.LoadManifest(context.Background()))
+		got, errs := streamAll(t, client, keys(2), 2)
+		require.NoError(t, errs["s1"])
+		assert.Equal(t, upTo(2), got["s1"])
+		if off {
+			assert.Nil(t, m.Channel)
+			assert.Equal(t, int64(0), srv.upgrades.Load(), "no probe")
+			assert.Equal(t, int64(2), srv.posts.Load())
+		} else {
+			require.NotNil(t, m.Channel)
+			assert.Equal(t, "/rpc/channel.ws", *m.Channel)
+			assert.Equal(t, int64(1), srv.upgrades.Load())
+			assert.Equal(t, int64(0), srv.posts.Load())
+		}
+	}
+}
