@@ -7,7 +7,7 @@ type Manifest struct {
 	Protocol  string             `json:"protocol"`
 	MaxBatch  int                `json:"maxBatch"`
 	Channel   string             `json:"channel,omitempty"` // the shared stream connection's URL path, when it is offered
-	Hash      string             `json:"hash,omitempty"` // of the instance's whole description (echorpctest.Description)
+	Hash      string             `json:"hash,omitempty"`    // of the instance's whole description (echorpctest.Description)
 	Functions []Entry            `json:"functions"`
 	Defs      map[string]*Schema `json:"$defs,omitempty"`
 }
