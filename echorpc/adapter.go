@@ -32,6 +32,8 @@ type adapted struct{ rpc *RPC }
 
 func (a adapted) Describe(c echo.Context) describe.Instance { return a.rpc.describe(c, false) }
 
+func (a adapted) Open() (streams, onChannels, channels int) { return a.rpc.streams.count() }
+
 func (a adapted) Contract() []byte { return a.rpc.currentDescription().json }
 
 func (a adapted) CrossOriginAllowed(r *http.Request) bool {

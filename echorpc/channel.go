@@ -224,6 +224,7 @@ var upgradeHeaders = map[string]bool{"Upgrade": true, "Connection": true, "Sec-W
 // answer, as a reply when it did not start.
 func (ch *channel) run(s *channelStream, m *channelMessage) {
 	defer ch.done(s)
+	defer ch.abort()
 	up := ch.c.Request()
 	h := make(http.Header, len(up.Header)+2)
 	for k, v := range up.Header {
@@ -274,6 +275,19 @@ func (ch *channel) run(s *channelStream, m *channelMessage) {
 	}
 	if len(s.out.header) > 0 && it.fn != nil {
 		c.Logger().Warnf("echorpc: function %q set response headers %v on the shared stream connection, which cannot carry them: they are dropped", it.fn.name, slices.Sorted(maps.Keys(s.out.header)))
+	}
+}
+
+// abort takes a function's panic with http.ErrAbortHandler, which on a
+// request of its own cuts its connection: here it cuts the channel's, and
+// so every stream on it, which their callers resume. Any other panic was
+// recovered by the chain (intercept.go).
+func (ch *channel) abort() {
+	if p := recover(); p != nil {
+		if p != http.ErrAbortHandler {
+			panic(p)
+		}
+		_ = ch.conn.CloseNow()
 	}
 }
 

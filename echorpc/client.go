@@ -83,6 +83,9 @@ type Client struct {
 
 	// budget is the retry budget, shared by all the client's calls.
 	budget retryBudget
+	// channels is the shared connection of the client's streams
+	// (client_channel.go).
+	channels clientChannels
 }
 
 // Retry bounds retries: up to Attempts tries in all, waiting between them
@@ -638,7 +641,9 @@ func errNotEnvelope(status int) *Error {
 
 // LoadManifest reads the instance's manifest (the server must set
 // Config.Manifest) at Endpoint's path plus "/manifest.json", with
-// Endpoint's query, and fills Idempotent from its idempotent flags. The
+// Endpoint's query, and fills Idempotent from its idempotent flags (and
+// learns whether the server offers the shared stream connection that
+// [Client.Stream] uses, so as not to ask for it in vain). The
 // manifest is bound by MaxReplyBytes, and a redirect is an error, as for
 // calls.
 func (c *Client) LoadManifest(ctx context.Context) error {
@@ -663,6 +668,7 @@ func (c *Client) LoadManifest(ctx context.Context) error {
 		return fmt.Errorf("wrpc: loading the manifest: %w", err)
 	}
 	var m struct {
+		Channel   *string `json:"channel"`
 		Functions []struct {
 			Name       string `json:"name"`
 			Idempotent bool   `json:"idempotent"`
@@ -678,6 +684,7 @@ func (c *Client) LoadManifest(ctx context.Context) error {
 		}
 	}
 	c.Idempotent = idempotent
+	c.channels.offered(c.Endpoint, m.Channel != nil)
 	return nil
 }
 

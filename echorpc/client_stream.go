@@ -41,7 +41,19 @@ import (
 // reconnects of one stream share one backoff and one count (at most
 // Retry.Attempts-1 in a row), which start afresh only once a connection has
 // stayed up for 5 seconds, so a stream cut after every item cannot make the
-// client storm the server; each reconnect also draws on the retry budget.
+// client storm the server; each reconnect also draws on the retry budget
+// (every stream that opens gives a little back, as a call that does not
+// fail does).
+//
+// Every stream of a Client goes over one shared WebSocket connection to
+// the instance (its Prefix/channel.ws; see [Config].DisableChannel), each
+// stream an id within it, so that many streams cost one connection; it
+// opens with the first stream and closes a few seconds after the last has
+// ended. A dropped connection cuts each of its streams as above, each
+// resumed on a new connection, the drop drawing on the retry budget once
+// for all of them. Against a server that does not offer it (an older
+// wrpc, or DisableChannel set), each stream goes as a POST of its own, as
+// it does when the server refuses the connection (its MaxChannels).
 func (c *Client) Stream(ctx context.Context, function string, data any) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
@@ -52,13 +64,13 @@ func (c *Client) Stream(ctx context.Context, function string, data any) iter.Seq
 		}
 		lastID, reconnects := "", 0
 		for {
-			res, d, err := c.openStream(ctx, function, data, lastID)
+			s, err := c.openStream(ctx, function, data, lastID)
 			cut := err != nil && retryable(ctx, statusOf(err), err)
 			if err == nil {
+				c.budget.succeed() // a try that did not fail
 				up := time.Now()
 				var stop bool
-				stop, err = c.readStream(ctx, res, d, function, &lastID, yield)
-				res.Body.Close()
+				stop, err = s.read(ctx, c, s.d, function, &lastID, yield)
 				if stop {
 					return
 				}
@@ -67,7 +79,7 @@ func (c *Client) Stream(ctx context.Context, function string, data any) iter.Seq
 					reconnects = 0
 				}
 			}
-			if c.Retry == nil || !c.Idempotent[function] || !cut || reconnects+1 >= policy.Attempts || !c.budget.fail() {
+			if c.Retry == nil || !c.Idempotent[function] || !cut || reconnects+1 >= policy.Attempts || !c.spend(err) {
 				yield(nil, err)
 				return
 			}
@@ -96,6 +108,23 @@ func statusOf(err error) int {
 		return e.Status
 	}
 	return 0
+}
+
+// openedStream is a stream that started, on its own response or on the
+// client's shared connection (client_channel.go).
+type openedStream struct {
+	d   clientDialect
+	res *http.Response // its own response, or
+	ch  *channelCall   // its stream on the shared connection
+}
+
+// read reads the stream's items, as readStream does, and closes it.
+func (s openedStream) read(ctx context.Context, c *Client, d clientDialect, function string, lastID *string, yield func(json.RawMessage, error) bool) (stop bool, err error) {
+	if s.ch != nil {
+		return s.ch.read(ctx, c, d, function, lastID, yield)
+	}
+	defer s.res.Body.Close()
+	return c.readStream(ctx, s.res, d, function, lastID, yield)
 }
 
 // readStream reads an open stream's events, yielding its items and
@@ -192,20 +221,32 @@ func (ev *sseEvent) field(line []byte) {
 	}
 }
 
-// openStream sends the call and returns the open event stream, or the
-// failure that the server answered instead.
-func (c *Client) openStream(ctx context.Context, function string, data any, lastID string) (*http.Response, clientDialect, error) {
+// openStream sends the call and returns the open stream, or the failure
+// that the server answered instead: over the client's shared connection
+// when the server offers one (client_channel.go), otherwise as a request
+// of its own.
+func (c *Client) openStream(ctx context.Context, function string, data any, lastID string) (openedStream, error) {
 	d, err := c.dialect()
 	if err != nil {
-		return nil, d, err
+		return openedStream{}, err
 	}
 	body, err := d.callBody(function, data)
 	if err != nil {
-		return nil, d, fmt.Errorf("wrpc: encoding the data for %q: %w", function, err)
+		return openedStream{}, fmt.Errorf("wrpc: encoding the data for %q: %w", function, err)
 	}
+	if ch, err := c.channelStream(ctx, d, function, body, lastID); err != errNoChannel {
+		return openedStream{d: d, ch: ch}, err
+	}
+	res, err := c.requestStream(ctx, d, function, body, lastID)
+	return openedStream{d: d, res: res}, err
+}
+
+// requestStream sends the call as a request of its own and returns its
+// event stream, or the failure that the server answered instead.
+func (c *Client) requestStream(ctx context.Context, d clientDialect, function string, body []byte, lastID string) (*http.Response, error) {
 	req, err := c.newRequest(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, d, err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
@@ -214,24 +255,24 @@ func (c *Client) openStream(ctx context.Context, function string, data any, last
 	}
 	res, err := c.roundTrip(ctx, req, "streaming", function)
 	if err != nil {
-		return nil, d, err
+		return nil, err
 	}
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	if res.StatusCode == http.StatusOK && mt == "text/event-stream" {
-		return res, d, nil
+		return res, nil
 	}
 	defer res.Body.Close()
 	if mt != "application/json" {
-		return nil, d, &Error{Status: res.StatusCode, Message: fmt.Sprintf("The reply is not a weeRPC event stream (HTTP %d, %s).", res.StatusCode, cutEchoed(contentType(res)))}
+		return nil, &Error{Status: res.StatusCode, Message: fmt.Sprintf("The reply is not a weeRPC event stream (HTTP %d, %s).", res.StatusCode, cutEchoed(contentType(res)))}
 	}
 	raw, err := c.readReply(res)
 	if err != nil {
-		return nil, d, err
+		return nil, err
 	}
 	if err := d.check(function, clientReply{status: res.StatusCode, raw: raw}, nil); err != nil {
-		return nil, d, err
+		return nil, err
 	}
-	return nil, d, &Error{Status: res.StatusCode, Message: "The reply is an envelope, not an event stream: is the function a stream?"}
+	return nil, &Error{Status: res.StatusCode, Message: "The reply is an envelope, not an event stream: is the function a stream?"}
 }
 
 // streamEvent reads one event: an item (done false), the end (done, nil

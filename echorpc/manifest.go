@@ -82,10 +82,16 @@ func summarize(instance, fn rules) *describe.Rules {
 	return &s
 }
 
-// serveManifest answers GET Prefix/manifest.json for the caller.
+// serveManifest answers GET Prefix/manifest.json for the caller. Its
+// "channel" is the shared stream connection's path (channel.go), absent
+// when the instance has none (Config.DisableChannel).
 func (rpc *RPC) serveManifest(c echo.Context) error {
-	m := describe.NewManifest(rpc.describe(c, rpc.config.ManifestListAll), strings.TrimSuffix(c.Request().URL.Path, "/manifest.json"))
+	endpoint := strings.TrimSuffix(c.Request().URL.Path, "/manifest.json")
+	m := describe.NewManifest(rpc.describe(c, rpc.config.ManifestListAll), endpoint)
 	m.Hash = rpc.currentDescription().hash
+	if !rpc.config.DisableChannel {
+		m.Channel = endpoint + channelPath // clients need not ask for it to learn it is there
+	}
 	setPrivate(c)
 	return c.JSON(http.StatusOK, m)
 }

@@ -463,6 +463,19 @@ func (s *streamSet) started(r *http.Request, every time.Duration) {
 	}
 }
 
+// count is how many streams are open, and how many channels; onChannels
+// is how many of the streams ride on a channel.
+func (s *streamSet) count() (streams, onChannels, channels int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for w := range s.open {
+		if w.frames != nil {
+			onChannels++
+		}
+	}
+	return len(s.open), onChannels, len(s.channels)
+}
+
 func (s *streamSet) untrack(w *eventWriter) {
 	s.mu.Lock()
 	delete(s.open, w)

@@ -17,6 +17,11 @@
 //	wrpc_streams_open{instance, function}                  streams open now (see echorpc.Stream)
 //	wrpc_stream_items_total{instance, function}            items that streams sent
 //
+// and, for each instance given to [Metrics.Watch], read when scraped:
+//
+//	wrpc_channels_open{instance}                           shared stream connections open now (echorpc.Config.MaxChannels)
+//	wrpc_channel_streams_open{instance}                    the streams they carry now (counted in wrpc_streams_open too)
+//
 // The instance label is the route's path, such as "/rpc/tester". A
 // rejection's function label is "" until the request names a registered
 // function, so callers cannot grow the label set.
@@ -28,6 +33,7 @@ import (
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/internal/adapter"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -55,6 +61,7 @@ type Metrics struct {
 	items      *prometheus.CounterVec
 
 	bound sync.Map // [2]string{instance, function} → *bound
+	live  liveCollector
 }
 
 // New makes and registers the metrics. Registering twice on one
@@ -97,8 +104,53 @@ func New(config Config) *Metrics {
 		Namespace: config.Namespace, Name: "stream_items_total",
 		Help: "Items sent by streams of weeRPC streaming functions.",
 	}, []string{"instance", "function"})
-	config.Registerer.MustRegister(m.calls, m.failures, m.duration, m.rejections, m.open, m.items)
+	m.live.channels = prometheus.NewDesc(prometheus.BuildFQName(config.Namespace, "", "channels_open"),
+		"Shared stream connections (WebSockets at Prefix/channel.ws) open now.", []string{"instance"}, nil)
+	m.live.streams = prometheus.NewDesc(prometheus.BuildFQName(config.Namespace, "", "channel_streams_open"),
+		"Streams of weeRPC streaming functions open now on shared stream connections.", []string{"instance"}, nil)
+	config.Registerer.MustRegister(m.calls, m.failures, m.duration, m.rejections, m.open, m.items, &m.live)
 	return m
+}
+
+// Watch reports what rpc has open when the metrics are scraped: its shared
+// stream connections and the streams on them, apart (a connection carries
+// any number of streams, and MaxStreams and MaxChannels bound each). An
+// interceptor cannot count them: a connection is not a call. Watch an
+// instance once.
+func (m *Metrics) Watch(rpc *echorpc.RPC) {
+	in := adapter.Of(rpc)
+	m.live.mu.Lock()
+	defer m.live.mu.Unlock()
+	m.live.instances = append(m.live.instances, watched{path: in.Describe(nil).Path, in: in})
+}
+
+// liveCollector reads what the watched instances have open.
+type liveCollector struct {
+	channels, streams *prometheus.Desc
+
+	mu        sync.Mutex
+	instances []watched
+}
+
+type watched struct {
+	path string
+	in   adapter.Instance
+}
+
+func (o *liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- o.channels
+	ch <- o.streams
+}
+
+func (o *liveCollector) Collect(ch chan<- prometheus.Metric) {
+	o.mu.Lock()
+	instances := o.instances
+	o.mu.Unlock()
+	for _, w := range instances {
+		_, onChannels, channels := w.in.Open()
+		ch <- prometheus.MustNewConstMetric(o.channels, prometheus.GaugeValue, float64(channels), w.path)
+		ch <- prometheus.MustNewConstMetric(o.streams, prometheus.GaugeValue, float64(onChannels), w.path)
+	}
 }
 
 // Interceptor records each call. Put it first among an instance's

@@ -149,3 +149,59 @@ func TestStreamMetrics(t *testing.T) {
 			strings.Contains(text, `wrpc_stream_items_total{function="count",instance="/rpc/s"} 4`+"\n")
 	}, 2*time.Second, 5*time.Millisecond, "%s", text)
 }
+
+// Watch reports an instance's shared stream connections and the streams
+// on them apart: three streams of one Client are one connection.
+func TestChannelMetrics(t *testing.T) {
+	registry := prometheus.NewRegistry()
+	m := echorpcprom.New(echorpcprom.Config{Registerer: registry})
+	e := echo.New()
+	e.Logger.SetOutput(io.Discard)
+	release := make(chan struct{})
+	rpc := echorpc.New(e.Group("/rpc/s"), echorpc.Config{Interceptors: []echorpc.Interceptor{m.Interceptor()}})
+	rpc.Functions(echorpc.Funcs{
+		"wait": echorpc.Stream(func(c echo.Context, _ any, send func(string, int) error) error {
+			if err := send("", 1); err != nil {
+				return err
+			}
+			<-release
+			return nil
+		}),
+	})
+	m.Watch(rpc)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(registry, promhttp.HandlerOpts{})))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	scrape := func() string {
+		res, err := http.Get(srv.URL + "/metrics")
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	assert.Contains(t, scrape(), `wrpc_channels_open{instance="/rpc/s"} 0`+"\n")
+	client := &echorpc.Client{Endpoint: srv.URL + "/rpc/s"}
+	done := make(chan struct{}, 3)
+	for range 3 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range client.Stream(context.Background(), "wait", nil) {
+			}
+		}()
+	}
+	var text string
+	assert.Eventually(t, func() bool {
+		text = scrape()
+		return strings.Contains(text, `wrpc_channels_open{instance="/rpc/s"} 1`+"\n") &&
+			strings.Contains(text, `wrpc_channel_streams_open{instance="/rpc/s"} 3`+"\n") &&
+			strings.Contains(text, `wrpc_streams_open{function="wait",instance="/rpc/s"} 3`+"\n")
+	}, 5*time.Second, 5*time.Millisecond, "%s", text)
+	close(release)
+	for range 3 {
+		<-done
+	}
+	assert.Eventually(t, func() bool {
+		text = scrape()
+		return strings.Contains(text, `wrpc_channel_streams_open{instance="/rpc/s"} 0`+"\n")
+	}, 5*time.Second, 5*time.Millisecond, "%s", text)
+}

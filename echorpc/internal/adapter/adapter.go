@@ -1,5 +1,6 @@
 // Package adapter is how echorpc's subpackages that serve an instance's
-// functions over another protocol (echorpcmcp), and echorpctest, reach the instance without
+// functions over another protocol (echorpcmcp), echorpctest and
+// echorpcprom (what is open), reach the instance without
 // package echorpc exporting more: its description for a caller, its
 // cross-origin check and its pipeline. Package echorpc sets [Of] when it is
 // initialised.
@@ -48,6 +49,11 @@ type Instance interface {
 	// stream is refused (406), and so is a function that answers with a
 	// file (400).
 	Call(ctx context.Context, c echo.Context, name string, data []byte) (status int, envelope []byte)
+
+	// Open counts what is open now: streams (every stream, those on shared
+	// connections included), the streams on shared stream connections,
+	// and those connections (the WebSockets at Prefix/channel.ws).
+	Open() (streams, onChannels, channels int)
 }
 
 // Of returns the Instance of an *echorpc.RPC.

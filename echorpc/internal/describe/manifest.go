@@ -6,7 +6,8 @@ type Manifest struct {
 	Endpoint  string             `json:"endpoint"`
 	Protocol  string             `json:"protocol"`
 	MaxBatch  int                `json:"maxBatch"`
-	Hash      string             `json:"hash,omitempty"` // of the instance's whole description (echorpctest.Description)
+	Channel   string             `json:"channel,omitempty"` // the shared stream connection's URL path, when it is offered
+	Hash      string             `json:"hash,omitempty"`    // of the instance's whole description (echorpctest.Description)
 	Functions []Entry            `json:"functions"`
 	Defs      map[string]*Schema `json:"$defs,omitempty"`
 }
