@@ -113,6 +113,9 @@ func (x *exchange) free() {
 	if x.files != nil {
 		x.files.remove()
 	}
+	if x.parts != nil {
+		x.parts.release()
+	}
 	*x = exchange{}
 	exchangePool.Put(x)
 }
