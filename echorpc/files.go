@@ -35,8 +35,9 @@ import (
 // the content with Open, as often as it likes, until the call ends: a file
 // larger than FileLimits.MemoryThreshold waits in a temporary file (made
 // with os.CreateTemp, whatever the client named it), removed when the call
-// ends, however it ends. The limits and accepted types are the instance's
-// Config.Files, or the functions' [WithFiles].
+// ends, however it ends; with FileLimits.Stream, the call's last file is
+// read by the handler as it arrives instead. The limits and accepted types
+// are the instance's Config.Files, or the functions' [WithFiles].
 //
 // As a function's answer (Func[In, echorpc.File], or *File), the file is
 // sent as the reply's body, with Content-Type, Content-Disposition
