@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +27,8 @@ import (
 
 // channelPage opens streams live views at once with wrpc.stream, each
 // of ticks's items 1..items, and once every one has its first item makes a
-// plain call, timed; it then shows what came, as JSON, in #out.
+// plain calls, timed, one after another; it then shows what came, as
+// JSON, in #out.
 const channelPage = `<!doctype html><title>channel</title>
 <style>body{font:16px monospace} pre{white-space:pre-wrap}</style>
 <h1>%d streams over one connection</h1><pre id="out">pending</pre><div id="views"></div>
@@ -46,9 +48,14 @@ const channelPage = `<!doctype html><title>channel</title>
     }
   });
   await open;
-  const t0 = performance.now();
-  const sum = await wrpc.call("add", [1, 2]);
-  const callMs = Math.round(performance.now() - t0);
+  // Five plain calls, one after another, while every stream is open.
+  const callMs = [];
+  let sum;
+  for (let k = 0; k < 5; k++) {
+    const t0 = performance.now();
+    sum = await wrpc.call("add", [1, 2]);
+    callMs.push(Math.round(performance.now() - t0));
+  }
   await Promise.all(runs);
   const want = Array.from({ length: items }, (_, k) => k + 1).join();
   document.getElementById("out").textContent = JSON.stringify({ complete: got.every((seen) => seen.join() == want), sum, callMs, counts: got.map((seen) => seen.length),
@@ -105,7 +112,7 @@ func channelServer(t *testing.T, streams, items int) (*echo.Echo, *atomic.Int64,
 type pageResult struct {
 	Complete bool
 	Sum      int
-	CallMs   float64
+	CallMs   []float64 // five plain calls made while the streams are open
 	Counts   []int
 	Protocol string // the page's, as the browser fetched it
 }
@@ -124,11 +131,7 @@ func TestBrowserChannelHTTP1(t *testing.T) {
 	for i, r := range results {
 		assert.True(t, r.Complete, "tab %d: %+v", i, r)
 		assert.Equal(t, 3, r.Sum)
-		// The issue's goal is 200 ms; on a loaded two-core machine the
-		// figure varies, so the test holds it well under the streams'
-		// 3 s, which a call queued behind them would wait (see README).
-		t.Logf("tab %d: the plain call took %v ms", i, r.CallMs)
-		assert.Less(t, r.CallMs, 1500.0, "tab %d: the plain call took %v ms", i, r.CallMs)
+		checkPlainCalls(t, i, r.CallMs)
 	}
 	assert.Equal(t, int64(tabs), upgrades.Load(), "one shared connection per tab")
 	assert.Equal(t, int64(0), own.Load(), "no stream came as a request of its own")
@@ -149,11 +152,7 @@ func TestBrowserChannelHTTP2(t *testing.T) {
 		assert.True(t, r.Complete, "tab %d: %+v", i, r)
 		assert.Equal(t, 3, r.Sum)
 		assert.Equal(t, "h2", r.Protocol, "tab %d", i)
-		// The issue's goal is 200 ms; on a loaded two-core machine the
-		// figure varies, so the test holds it well under the streams'
-		// 3 s, which a call queued behind them would wait (see README).
-		t.Logf("tab %d: the plain call took %v ms", i, r.CallMs)
-		assert.Less(t, r.CallMs, 1500.0, "tab %d: the plain call took %v ms", i, r.CallMs)
+		checkPlainCalls(t, i, r.CallMs)
 	}
 	assert.Equal(t, int64(tabs), upgrades.Load(), "one shared connection per tab")
 	assert.Equal(t, int64(0), own.Load(), "no stream came as a request of its own")
@@ -284,4 +283,20 @@ func TestBrowserChannelResume(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(text), &r), text)
 	assert.True(t, r.Complete, "%s", text)
 	assert.Equal(t, kills, killed)
+}
+
+// checkPlainCalls holds a tab's plain calls, made while its streams were
+// open, to the goal of 200 ms: their median under it (one call that a busy
+// two-core machine preempted does not decide), and each well under the
+// streams' 3 s, which a call queued behind them would wait.
+func checkPlainCalls(t *testing.T, tab int, ms []float64) {
+	t.Helper()
+	if !assert.Len(t, ms, 5, "tab %d", tab) {
+		return
+	}
+	sorted := append([]float64(nil), ms...)
+	slices.Sort(sorted)
+	t.Logf("tab %d: plain calls took %v ms (median %v)", tab, ms, sorted[2])
+	assert.Less(t, sorted[2], 200.0, "tab %d: the plain calls' median", tab)
+	assert.Less(t, sorted[4], 1500.0, "tab %d: the slowest plain call", tab)
 }
