@@ -208,6 +208,8 @@ func NewApp(cfg Config) (_ *App, err error) {
 		echorpc.WithDoc("Reads without writing."))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
+	// /rpc/live feeds the live page's views (live.go).
+	mountLive(e, store, changes, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
 	// /rpc/attachments keeps files for the clients, in the store (attachments.go).
 	mountAttachments(e, store, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
 
