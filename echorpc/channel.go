@@ -80,6 +80,9 @@ type channel struct {
 	// pinging is set while a ping is on its way.
 	pinging atomic.Bool
 
+	wmu   sync.Mutex  // one write at a time (write)
+	stall *time.Timer // closes a connection whose write stalls
+
 	mu      sync.Mutex
 	streams map[uint64]*channelStream
 	closing bool // the server is shutting down: no new stream
@@ -337,10 +340,20 @@ func (s *channelStream) head(b *bytes.Buffer) {
 
 // write sends one message, within Config.StreamWriteTimeout: a caller that
 // does not read loses the connection, and with it every stream.
+//
+// The writes take turns under wmu, each under the connection's one stall
+// timer, which closes the connection when it fires: a context with its
+// own timeout for each write cost more than the write's own work.
 func (ch *channel) write(b []byte) error {
-	ctx, cancel := context.WithTimeout(ch.ctx, ch.rpc.config.StreamWriteTimeout)
-	err := ch.conn.Write(ctx, websocket.MessageText, b)
-	cancel()
+	ch.wmu.Lock()
+	defer ch.wmu.Unlock()
+	if ch.stall == nil {
+		ch.stall = time.AfterFunc(ch.rpc.config.StreamWriteTimeout, func() { _ = ch.conn.CloseNow() })
+	} else {
+		ch.stall.Reset(ch.rpc.config.StreamWriteTimeout)
+	}
+	err := ch.conn.Write(context.Background(), websocket.MessageText, b)
+	ch.stall.Stop()
 	ch.last.Store(time.Now().UnixNano())
 	return err
 }

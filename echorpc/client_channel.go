@@ -274,15 +274,18 @@ func (ch *clientChannel) write(b []byte) error {
 // drops; then every stream is cut.
 func (ch *clientChannel) read() {
 	defer ch.drop()
+	var buf bytes.Buffer // each message's, reused: a frame keeps copies of its values
 	for {
 		typ, r, err := ch.conn.Reader(context.Background())
 		if err != nil {
 			return
 		}
-		b, err := io.ReadAll(io.LimitReader(r, ch.limit+1))
+		buf.Reset()
+		_, err = buf.ReadFrom(io.LimitReader(r, ch.limit+1))
 		if err != nil || typ != websocket.MessageText {
 			return
 		}
+		b := buf.Bytes()
 		f := &channelFrame{}
 		if int64(len(b)) > ch.limit {
 			if _, err := io.Copy(io.Discard, r); err != nil {

@@ -56,12 +56,29 @@ const benchItemsPerOp = 200_000
 // Items per second over one stream on loopback: the server sends small
 // items (an object with an int and a short string) as fast as the Go
 // client takes them (the client decodes each event's envelope).
+//
+// It runs twice: each stream on a request of its own ("request", the
+// server with DisableChannel), and on the client's shared connection
+// ("channel").
 func BenchmarkStreamItems(b *testing.B) {
+	for _, tt := range benchTransports {
+		b.Run(tt.name, func(b *testing.B) { benchStreamItems(b, tt.off) })
+	}
+}
+
+// benchTransports are the two ways a Go client's stream goes: a request
+// of its own, or the shared connection.
+var benchTransports = []struct {
+	name string
+	off  bool // Config.DisableChannel
+}{{"request", true}, {"channel", false}}
+
+func benchStreamItems(b *testing.B, off bool) {
 	type item struct {
 		N    int    `json:"n"`
 		Name string `json:"name"`
 	}
-	srv := benchStreamServer(b, echorpc.Config{StreamPing: -1}, echorpc.Funcs{
+	srv := benchStreamServer(b, echorpc.Config{StreamPing: -1, DisableChannel: off}, echorpc.Funcs{
 		"items": echorpc.Stream(func(c echo.Context, n int, send func(string, item) error) error {
 			for i := range n {
 				if err := send("", item{N: i, Name: "item"}); err != nil {
@@ -174,11 +191,19 @@ const (
 // The delay from a write to its event at 1,000 open streams, each
 // subscribed to a broadcaster: each write carries its time, every stream's
 // Go client notes when the event reached it, and the p99 (and p50, max) of
-// all those delays is reported.
+// all those delays is reported. It runs with each stream on a request of
+// its own ("request") and with all of them on one Client's shared
+// connection ("channel").
 func BenchmarkStreamFanout(b *testing.B) {
+	for _, tt := range benchTransports {
+		b.Run(tt.name, func(b *testing.B) { benchStreamFanout(b, tt.off) })
+	}
+}
+
+func benchStreamFanout(b *testing.B, off bool) {
 	raiseFileLimit(b, 3*fanoutStreams+1000)
 	var bus fanout
-	srv := benchStreamServer(b, echorpc.Config{StreamPing: -1}, echorpc.Funcs{
+	srv := benchStreamServer(b, echorpc.Config{StreamPing: -1, DisableChannel: off}, echorpc.Funcs{
 		"changes": echorpc.Stream(func(c echo.Context, _ any, send func(string, int64) error) error {
 			ch, cancel := bus.subscribe()
 			defer cancel()

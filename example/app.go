@@ -216,6 +216,8 @@ func NewApp(cfg Config) (_ *App, err error) {
 	if cfg.TestPublish {
 		echorpc.New(e.Group("/rpc/testhooks"), echorpc.Config{Interceptors: cfg.Interceptors, Functions: testPublishFuncs(changes)})
 	}
+	// /rpc/live feeds the live page's views (live.go).
+	mountLive(e, store, changes, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
 	// /rpc/attachments keeps files for the clients, in the store (attachments.go).
 	mountAttachments(e, store, echorpc.Config{Interceptors: cfg.Interceptors, HostAuth: hosts.Served})
 

@@ -25,7 +25,7 @@ type page struct {
 }
 
 // mountPages serves GET / (the script-tag page), GET /spa (the ES module
-// page), GET /attachments (the clients' files) and the static files they
+// page), GET /live (many live views on one connection), GET /attachments (the clients' files) and the static files they
 // use. local is the -addr host, which the pages name as the one where the
 // host-guarded functions answer.
 func mountPages(e *echo.Echo, local string) error {
@@ -42,6 +42,7 @@ func mountPages(e *echo.Echo, local string) error {
 	}
 	e.GET("/", render("index.html", page{Title: "wrpc example", Path: "/", Local: local}))
 	e.GET("/spa", render("spa.html", page{Title: "wrpc example: ES module", Path: "/spa", Local: local}))
+	e.GET("/live", render("live.html", page{Title: "wrpc example: live views", Path: "/live", Local: local}))
 	e.GET("/attachments", render("attachments.html", page{Title: "wrpc example: attachments", Path: "/attachments", Local: local}))
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {

@@ -15,7 +15,11 @@
 // Each function call, batch item, stream and refusal gets a server span
 // named "<instance>/<function>", such as "/rpc/tester/add"; a request
 // refused before it named a registered function is "<instance>/(unknown)",
-// never the name the caller sent. Its attributes follow OpenTelemetry's RPC
+// never the name the caller sent. A stream on a shared stream connection
+// (the channel, GET <instance>/channel.ws) has its span too, made from a
+// context that descends from the upgrade's: with an HTTP middleware that
+// traces requests (otelecho), each stream's span is a child of its
+// connection's. Its attributes follow OpenTelemetry's RPC
 // semantic conventions (v1.37, the last with these names):
 //
 //	rpc.system                 "weerpc"

@@ -417,3 +417,46 @@ func TestAbortedCallEndsItsSpan(t *testing.T) {
 	assert.Equal(t, codes.Error, spans.Ended()[0].Status().Code)
 	assert.Same(t, req, c.Request())
 }
+
+// The streams of one shared connection (the Go client's channel) each get
+// a span of their own, a child of the connection's: an HTTP middleware's
+// span around the upgrade, since each stream's context descends from it.
+func TestChannelStreamSpansAreChildrenOfTheConnection(t *testing.T) {
+	var w *world
+	upgrade := make(chan trace.SpanContext, 4)
+	httpSpans := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, span := w.tp.Tracer("http").Start(c.Request().Context(), c.Request().Method+" "+c.Path(), trace.WithSpanKind(trace.SpanKindServer))
+			defer span.End()
+			if strings.HasSuffix(c.Path(), "/channel.ws") {
+				upgrade <- span.SpanContext()
+			}
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+	w = newWorld(t, echorpcotel.Config{}, httpSpans)
+	client := &echorpc.Client{Endpoint: w.srv.URL + "/rpc/tester"}
+	for range 2 {
+		for _, err := range client.Stream(context.Background(), "ticks", 2) {
+			require.NoError(t, err)
+		}
+	}
+	require.Len(t, upgrade, 1, "one connection for both streams")
+	conn := <-upgrade
+	var streams []sdktrace.ReadOnlySpan
+	require.Eventually(t, func() bool {
+		streams = streams[:0]
+		for _, s := range w.spans.Ended() {
+			if s.Name() == "/rpc/tester/ticks" {
+				streams = append(streams, s)
+			}
+		}
+		return len(streams) == 2
+	}, 5*time.Second, 5*time.Millisecond)
+	for _, s := range streams {
+		assert.Equal(t, conn.SpanID(), s.Parent().SpanID(), "the connection's span is the stream's parent")
+		assert.Equal(t, conn.TraceID(), s.SpanContext().TraceID())
+	}
+	assert.NotEqual(t, streams[0].SpanContext().SpanID(), streams[1].SpanContext().SpanID(), "a span per stream")
+}
