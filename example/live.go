@@ -111,7 +111,11 @@ func clientsStream(store *Store, changes *Changes) echorpc.Handler {
 		if err != nil {
 			return err
 		}
-		defer func() { sub.Close() }()
+		defer func() {
+			if sub != nil {
+				sub.Close()
+			}
+		}()
 		for {
 			list, err := store.list(ctx)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/echo-rpc/wrpc/echorpc"
 	"github.com/echo-rpc/wrpc/echorpc/echorpcotel"
+	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
@@ -143,7 +144,7 @@ func TestStreamEndToEnd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t, echorpcotel.Config{})
+			w := newWorld(t, echorpcotel.Config{}, noChannel)
 			rt := echorpcotel.Transport(w.srv.Client().Transport, echorpcotel.WithTracerProvider(w.tp),
 				echorpcotel.WithPropagator(propagation.TraceContext{}), echorpcotel.WithClientSpans())
 			client := &echorpc.Client{Endpoint: w.srv.URL + "/rpc/tester", HTTPClient: &http.Client{Transport: rt}}
@@ -185,5 +186,17 @@ func TestStreamEndToEnd(t *testing.T) {
 			}
 			assert.Equal(t, tt.expectEnd != "complete", server.Status().Code == codes.Error)
 		})
+	}
+}
+
+// noChannel answers the shared stream connection's upgrade 404, as a server
+// without it does, so that the Go client sends each stream as a request of
+// its own, through the traced transport.
+func noChannel(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.HasSuffix(c.Path(), "/channel.ws") || strings.HasSuffix(c.Request().URL.Path, "/channel.ws") {
+			return c.NoContent(http.StatusNotFound)
+		}
+		return next(c)
 	}
 }
