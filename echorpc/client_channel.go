@@ -31,7 +31,9 @@ import (
 // streams go as requests of their own meanwhile; a server that refuses the
 // upgrade otherwise (503 for Config.MaxChannels, 403 for its rules) has
 // that one stream go as its own request, which answers with the same
-// failure in an envelope if there is one.
+// failure in an envelope if there is one. A dial with no answer (a
+// transport that speaks HTTP/2 only cannot upgrade; a server out of
+// reach) sends streams as requests of their own for channelRedial.
 //
 // One goroutine reads the connection and hands each message to its
 // stream's queue, which never blocks it: a stream whose caller reads
@@ -46,6 +48,9 @@ const (
 	// channelOff is how long a server that said it has no channel is
 	// taken at its word.
 	channelOff = time.Minute
+	// channelRedial is how long streams go as requests of their own
+	// after a dial that got no answer at all.
+	channelRedial = 5 * time.Second
 	// channelWriteTimeout bounds the write of one message to the server.
 	channelWriteTimeout = 10 * time.Second
 )
@@ -86,6 +91,7 @@ type channelCall struct {
 	cut    bool          // the connection dropped
 	wake   chan struct{} // signalled (cap 1) when the queue grows or the connection drops
 	peeked *channelFrame // the first message, read by open
+	timed  bool          // the server was given the caller's deadline
 }
 
 // channelFrame is one message of the server for a stream (channel.go).
@@ -183,7 +189,15 @@ func (c *Client) channel(ctx context.Context) (*clientChannel, error) {
 		if errors.As(err, &e) {
 			return nil, e // a redirect
 		}
-		return nil, fmt.Errorf("wrpc: opening the shared stream connection to %s: %w", u, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("wrpc: opening the shared stream connection to %s: %w", u, err)
+		}
+		// No answer: a transport that cannot upgrade (HTTP/2 only: h2c
+		// or a forced h2 transport) or a server out of reach. The stream
+		// goes as its own request, which answers for the server, and the
+		// channel is tried again after channelRedial.
+		cs.offUntil = time.Now().Add(channelRedial)
+		return nil, errNoChannel
 	}
 	conn.SetReadLimit(-1) // read enforces the client's own limit, per message
 	ch := &clientChannel{conn: conn, limit: c.maxReplyBytes() + 1024, calls: map[uint64]*channelCall{}}
@@ -219,6 +233,7 @@ func (ch *clientChannel) open(ctx context.Context, call []byte, lastID string) (
 	m := channelOpen{Open: s.id, Call: call, LastEventID: lastID}
 	if deadline, ok := ctx.Deadline(); ok {
 		m.Timeout = max(time.Until(deadline).Milliseconds(), 1)
+		s.timed = true
 	}
 	b, err := jsonv2.Marshal(&m)
 	if err == nil {
@@ -464,6 +479,9 @@ func (s *channelCall) read(ctx context.Context, c *Client, d clientDialect, func
 		case errors.Is(err, errChannelCut):
 			return false, &channelCut{ch: s.ch, err: &Error{Status: http.StatusOK, Message: "The stream ended before its end event: its shared connection dropped."}}
 		case err != nil:
+			// At the caller's deadline the server ends the stream by
+			// itself, at the same deadline: a close would race it.
+			ended = s.timed && errors.Is(err, context.DeadlineExceeded)
 			return false, fmt.Errorf("wrpc: streaming %q: %w", function, err)
 		case f.tooLarge:
 			yield(nil, &Error{Status: http.StatusOK, Message: fmt.Sprintf("A stream event is larger than the client's limit of %d bytes (Client.MaxReplyBytes).", c.maxReplyBytes())})

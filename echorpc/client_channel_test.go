@@ -76,6 +76,9 @@ func newResumingServer(t *testing.T, cfg echorpc.Config, pace time.Duration) *re
 	}
 	echorpc.New(e.Group("/rpc"), cfg)
 	s.Server = httptest.NewUnstartedServer(e)
+	s.Config.Protocols = new(http.Protocols)
+	s.Config.Protocols.SetHTTP1(true)
+	s.Config.Protocols.SetUnencryptedHTTP2(true) // h2c, for a client that speaks HTTP/2 only
 	s.Config.ConnState = func(conn net.Conn, state http.ConnState) {
 		if state == http.StateHijacked {
 			s.mu.Lock()
@@ -241,6 +244,27 @@ func TestClientStreamFallsBackWithoutTheChannel(t *testing.T) {
 		assert.Equal(t, upTo(3), got[k], k)
 	}
 	assert.Equal(t, int64(1), srv.upgrades.Load())
+	assert.Equal(t, int64(6), srv.posts.Load())
+}
+
+// A client whose transport speaks HTTP/2 only (here h2c, prior
+// knowledge) cannot upgrade to a WebSocket: its streams go as requests of
+// their own, and are not held up by a dial for each.
+func TestClientStreamFallsBackOverHTTP2(t *testing.T) {
+	srv := newResumingServer(t, echorpc.Config{}, 0)
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	hc := &http.Client{Transport: &http.Transport{Protocols: &h2c}}
+	t.Cleanup(hc.CloseIdleConnections)
+	client := &echorpc.Client{Endpoint: srv.URL + "/rpc", HTTPClient: hc}
+	for range 2 {
+		got, errs := streamAll(t, client, keys(3), 3)
+		for _, k := range keys(3) {
+			require.NoError(t, errs[k], k)
+			assert.Equal(t, upTo(3), got[k], k)
+		}
+	}
+	assert.Equal(t, int64(0), srv.upgrades.Load(), "the upgrade never leaves an HTTP/2 transport")
 	assert.Equal(t, int64(6), srv.posts.Load())
 }
 

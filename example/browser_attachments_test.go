@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/echo-rpc/wrpc/internal/browsertest"
 	"github.com/stretchr/testify/assert"
@@ -43,13 +42,7 @@ func TestBrowserAttachments(t *testing.T) {
 
 	// 128 KiB/s up: the upload takes a few seconds, and the page shows it
 	// going.
-	throttle := func(up float64) {
-		_, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			MatchedNetworkConditions: []*network.Conditions{{UploadThroughput: up, DownloadThroughput: -1}},
-		})
-		require.NoError(t, err)
-	}
-	throttle(128 << 10)
+	browsertest.Throttle(t, ctx, 128<<10, -1)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetUploadFiles(chromedp.CSS("#attach-file"), []string{photo}),
 		chromedp.Click(chromedp.CSS("#btn-attach")),
@@ -71,7 +64,7 @@ func TestBrowserAttachments(t *testing.T) {
 	}
 	t.Logf("progress seen: %v", seen)
 	assert.GreaterOrEqual(t, between, 2, "progress seen on its way: %v", seen)
-	throttle(-1)
+	browsertest.Throttle(t, ctx, -1, -1)
 	result := browsertest.Text(t, ctx, "#out-attach", func(s string) bool { return strings.HasPrefix(s, "ok:") || strings.HasPrefix(s, "error") })
 	require.Regexp(t, `^ok: \{"attachment_id":\d+,"client_id":`+strconv.FormatInt(clientID, 10)+`,"name":"photo.png","type":"image/png","size":`+strconv.Itoa(len(img))+`,`, result)
 	progress, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById("attach-progress").value`))

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -505,6 +506,9 @@ func TestFleetOutages(t *testing.T) {
 		for _, s := range streams {
 			s.waitSubscribed(t, a.url)
 		}
+		for _, s := range streams {
+			s.drain(300 * time.Millisecond) // the other's probes
+		}
 
 		redis.stop(syscall.SIGKILL, 5*time.Second)
 		assertUnavailable(t, a.url+"/rpc/auth", "session", "", "The session store is not answering: try again shortly.", cookie)
@@ -622,12 +626,16 @@ func openChanges(t *testing.T, url string) *changesReader {
 	return s
 }
 
+// probes numbers the clients waitSubscribed creates, so that a stream
+// never takes another's probe for its own.
+var probes atomic.Int64
+
 // waitSubscribed creates clients at url until the stream sees one, so that
 // it is known to be listening; it bounds that to 10 s.
 func (s *changesReader) waitSubscribed(t *testing.T, url string) {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		name := fmt.Sprintf("probe %d", i)
+	for range 50 {
+		name := fmt.Sprintf("probe %d", probes.Add(1))
 		r, _, _ := timedPost(t, url+"/rpc/clients", "create", `{"name":"`+name+`"}`)
 		require.True(t, r.OK, "create: %v", r.Message)
 		wait := time.After(200 * time.Millisecond)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 )
 
@@ -119,4 +120,33 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	}
 	t.Logf("screenshot: %s", path)
 	return path
+}
+
+// conditions is one entry of Network.emulateNetworkConditionsByRule, written
+// by hand: the protocol moved "offline" from each entry to the command
+// (Chromium 14x refuses the command without it), ahead of cdproto's types.
+type conditions struct {
+	URLPattern         string  `json:"urlPattern"`
+	Latency            float64 `json:"latency"`
+	DownloadThroughput float64 `json:"downloadThroughput"`
+	UploadThroughput   float64 `json:"uploadThroughput"`
+}
+
+type throttleParams struct {
+	Offline                  bool         `json:"offline"`
+	MatchedNetworkConditions []conditions `json:"matchedNetworkConditions"`
+}
+
+var emulateByRule = cdp.Command[throttleParams, cdp.Empty]{Method: "Network.emulateNetworkConditionsByRule"}
+
+// Throttle limits the page's upload and download to the given bytes per
+// second (-1: no limit), for every request.
+func Throttle(t testing.TB, ctx context.Context, up, down float64) {
+	t.Helper()
+	_, err := chromedp.Call(ctx, emulateByRule, throttleParams{
+		MatchedNetworkConditions: []conditions{{UploadThroughput: up, DownloadThroughput: down}},
+	})
+	if err != nil {
+		t.Fatalf("browsertest: throttle: %v", err)
+	}
 }
