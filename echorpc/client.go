@@ -155,13 +155,19 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 	if files != nil { // a call with files: one try, streamed (client_files.go)
 		return c.sendFiles(ctx, d, function, body, files, out)
 	}
-	retry := c.Retry != nil && c.Idempotent[function]
-	// One key for every try of this call (see Idempotent): a retry of a
-	// call that ran is answered with its outcome, not run again.
+	return c.tries(ctx, d, function, body, out)
+}
+
+// tries makes the tries of one call: one, or as many as c.Retry allows
+// for a function listed in c.Idempotent, all with one Idempotency-Key
+// (a retry of a call that ran is answered with its outcome, not run
+// again).
+func (c *Client) tries(ctx context.Context, d clientDialect, function string, body []byte, out any) error {
 	var key string
 	if c.Idempotent[function] {
 		key = newIdempotencyKey()
 	}
+	retry := c.Retry != nil && key != ""
 	var policy Retry
 	if retry {
 		policy = c.Retry.withDefaults()
@@ -185,13 +191,21 @@ func (c *Client) Call(ctx context.Context, function string, data, out any) error
 		if !ok {
 			return err
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("wrpc: calling %q: %w", function, ctx.Err())
-		case <-timer.C:
+		if err := sleep(ctx, wait); err != nil {
+			return fmt.Errorf("wrpc: calling %q: %w", function, err)
 		}
+	}
+}
+
+// sleep waits for d, or until ctx ends (its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
 	}
 }
 

@@ -84,13 +84,9 @@ func (c *Client) Stream(ctx context.Context, function string, data any) iter.Seq
 				return
 			}
 			reconnects++
-			timer := time.NewTimer(policy.backoff(reconnects))
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				yield(nil, fmt.Errorf("wrpc: streaming %q: %w", function, ctx.Err()))
+			if err := sleep(ctx, policy.backoff(reconnects)); err != nil {
+				yield(nil, fmt.Errorf("wrpc: streaming %q: %w", function, err))
 				return
-			case <-timer.C:
 			}
 		}
 	}

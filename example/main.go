@@ -79,23 +79,8 @@ func main() {
 		keys = [][]byte{[]byte("types only")}
 	}
 	cfg := Config{DB: *db, Redis: *redisURL, SessionKeys: keys, Addr: *addr, Hosts: extraHosts, Log: logger, TLS: tr.certFile != ""}
-	if d := os.Getenv(createDelayEnv); d != "" && *writeTypes == "" {
-		delay, err := time.ParseDuration(d)
-		if err != nil {
-			logger.Fatalf("%s: %v", createDelayEnv, err)
-		}
-		logger.Printf("%s is set: every create waits %s (a hook for tests only)", createDelayEnv, delay)
-		cfg.BeforeCreate = func(c echo.Context) {
-			logger.Printf("test hook: create waits %s", delay)
-			select {
-			case <-time.After(delay):
-			case <-c.Request().Context().Done():
-			}
-		}
-	}
-	if os.Getenv(testPublishEnv) == "1" && *writeTypes == "" {
-		logger.Printf("%s is set: /rpc/testhooks publishes any change (a hook for tests only)", testPublishEnv)
-		cfg.TestPublish = true
+	if *writeTypes == "" {
+		testHooks(&cfg, logger)
 	}
 	if *traceConsole {
 		os.Setenv("OTEL_TRACES_EXPORTER", "console")
@@ -135,6 +120,29 @@ func main() {
 	if err := serve(app, *addr, tr, *shutdownTimeout, logger); err != nil {
 		logger.Print(err)
 		os.Exit(1)
+	}
+}
+
+// testHooks sets what the tests' environment variables ask of cfg:
+// a slow create, and publishing any change.
+func testHooks(cfg *Config, logger *log.Logger) {
+	if d := os.Getenv(createDelayEnv); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			logger.Fatalf("%s: %v", createDelayEnv, err)
+		}
+		logger.Printf("%s is set: every create waits %s (a hook for tests only)", createDelayEnv, delay)
+		cfg.BeforeCreate = func(c echo.Context) {
+			logger.Printf("test hook: create waits %s", delay)
+			select {
+			case <-time.After(delay):
+			case <-c.Request().Context().Done():
+			}
+		}
+	}
+	if os.Getenv(testPublishEnv) == "1" {
+		logger.Printf("%s is set: /rpc/testhooks publishes any change (a hook for tests only)", testPublishEnv)
+		cfg.TestPublish = true
 	}
 }
 

@@ -288,19 +288,7 @@ func (e *Engine) loop(ctx context.Context) {
 		}
 	}
 	for ctx.Err() == nil {
-		e.mu.Lock()
-		hubs := make([]*hub, 0, len(e.topics))
-		streams := make([]string, 0, 2*len(e.topics)+2)
-		for _, h := range e.topics {
-			hubs = append(hubs, h)
-			streams = append(streams, h.key)
-		}
-		streams = append(streams, e.wake)
-		for _, h := range hubs {
-			streams = append(streams, h.last)
-		}
-		streams = append(streams, wakeLast)
-		e.mu.Unlock()
+		hubs, streams := e.cursors(wakeLast)
 		if unchecked {
 			// Only once every log is checked may the loop read after its
 			// cursors: a log that Redis lost and began again would
@@ -313,20 +301,11 @@ func (e *Engine) loop(ctx context.Context) {
 			}
 			unchecked = false
 		}
-		res, err := e.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: streams, Count: 1000, Block: 2 * time.Second}).Result()
-		if errors.Is(err, redis.Nil) {
-			err = nil
-		}
-		if err == nil {
-			// What was read comes from the Redis of this engine's epoch,
-			// or the logs are checked before it is handed on: the client
-			// may have reconnected, unseen, to a Redis that lost its data.
-			var same bool
-			if same, err = e.sameEpoch(ctx); err == nil && !same {
-				e.cfg.Logger.Warn("topicredis: Redis lost its data (a new epoch): checking the logs")
-				unchecked = true
-				continue
-			}
+		res, err := e.read(ctx, streams)
+		if errors.Is(err, errNewEpoch) {
+			e.cfg.Logger.Warn("topicredis: Redis lost its data (a new epoch): checking the logs")
+			unchecked = true
+			continue
 		}
 		if err != nil {
 			if ctx.Err() != nil || !e.wait(ctx, &backoff, err) {
@@ -339,31 +318,84 @@ func (e *Engine) loop(ctx context.Context) {
 			backoff = 0
 			e.cfg.Logger.Info("topicredis: reading the topics again")
 		}
-		byKey := make(map[string]*hub, len(hubs))
-		for _, h := range hubs {
-			byKey[h.key] = h
+		e.deliver(res, hubs, &wakeLast)
+	}
+}
+
+// cursors is what the loop reads next: every topic's hub, and the
+// XREAD STREAMS arguments (each log's key, then the wake key, then
+// the id after which each is read).
+func (e *Engine) cursors(wakeLast string) ([]*hub, []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	hubs := make([]*hub, 0, len(e.topics))
+	streams := make([]string, 0, 2*len(e.topics)+2)
+	for _, h := range e.topics {
+		hubs = append(hubs, h)
+		streams = append(streams, h.key)
+	}
+	streams = append(streams, e.wake)
+	for _, h := range hubs {
+		streams = append(streams, h.last)
+	}
+	return hubs, append(streams, wakeLast)
+}
+
+// errNewEpoch is a read from a Redis that lost its data since the
+// engine last read it.
+var errNewEpoch = errors.New("topicredis: Redis has a new epoch")
+
+// read blocks for up to 2 s for new entries of the logs. What it read
+// comes from the Redis of this engine's epoch, or it answers
+// errNewEpoch and the logs are checked before anything is handed on:
+// the client may have reconnected, unseen, to a Redis that lost its data.
+func (e *Engine) read(ctx context.Context, streams []string) ([]redis.XStream, error) {
+	res, err := e.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: streams, Count: 1000, Block: 2 * time.Second}).Result()
+	if errors.Is(err, redis.Nil) {
+		res, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	same, err := e.sameEpoch(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case !same:
+		return nil, errNewEpoch
+	}
+	return res, nil
+}
+
+// deliver hands what read returned to each topic's subscribers, and
+// moves the cursors past it.
+func (e *Engine) deliver(res []redis.XStream, hubs []*hub, wakeLast *string) {
+	byKey := make(map[string]*hub, len(hubs))
+	for _, h := range hubs {
+		byKey[h.key] = h
+	}
+	for _, s := range res {
+		if len(s.Messages) == 0 {
+			continue
 		}
-		for _, s := range res {
-			if s.Stream == e.wake {
-				if len(s.Messages) > 0 {
-					wakeLast = s.Messages[len(s.Messages)-1].ID
-				}
-				continue
-			}
-			h := byKey[s.Stream]
-			if h == nil || len(s.Messages) == 0 {
-				continue
-			}
-			items := make([]topic.Item, len(s.Messages))
-			for i, m := range s.Messages {
-				d, _ := m.Values["d"].(string)
-				items[i] = topic.Item{ID: m.ID, Data: []byte(d)}
-			}
-			h.ring.Append(items...)
-			e.mu.Lock()
-			h.last = s.Messages[len(s.Messages)-1].ID
-			e.mu.Unlock()
+		last := s.Messages[len(s.Messages)-1].ID
+		if s.Stream == e.wake {
+			*wakeLast = last
+			continue
 		}
+		h := byKey[s.Stream]
+		if h == nil {
+			continue
+		}
+		items := make([]topic.Item, len(s.Messages))
+		for i, m := range s.Messages {
+			d, _ := m.Values["d"].(string)
+			items[i] = topic.Item{ID: m.ID, Data: []byte(d)}
+		}
+		h.ring.Append(items...)
+		e.mu.Lock()
+		h.last = last
+		e.mu.Unlock()
 	}
 }
 
