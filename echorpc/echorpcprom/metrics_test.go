@@ -116,16 +116,7 @@ func TestStreamMetrics(t *testing.T) {
 			return nil
 		}),
 	})
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(registry, promhttp.HandlerOpts{})))
-	srv := httptest.NewServer(e)
-	defer srv.Close()
-	scrape := func() string {
-		res, err := http.Get(srv.URL + "/metrics")
-		require.NoError(t, err)
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return string(b)
-	}
+	srv, scrape := serveMetrics(t, e, registry)
 	client := &echorpc.Client{Endpoint: srv.URL + "/rpc/s"}
 	for _, err := range client.Stream(context.Background(), "count", 3) {
 		require.NoError(t, err)
@@ -169,16 +160,7 @@ func TestChannelMetrics(t *testing.T) {
 		}),
 	})
 	m.Watch(rpc)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(registry, promhttp.HandlerOpts{})))
-	srv := httptest.NewServer(e)
-	defer srv.Close()
-	scrape := func() string {
-		res, err := http.Get(srv.URL + "/metrics")
-		require.NoError(t, err)
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return string(b)
-	}
+	srv, scrape := serveMetrics(t, e, registry)
 	assert.Contains(t, scrape(), `wrpc_channels_open{instance="/rpc/s"} 0`+"\n")
 	client := &echorpc.Client{Endpoint: srv.URL + "/rpc/s"}
 	done := make(chan struct{}, 3)
@@ -204,4 +186,20 @@ func TestChannelMetrics(t *testing.T) {
 		text = scrape()
 		return strings.Contains(text, `wrpc_channel_streams_open{instance="/rpc/s"} 0`+"\n")
 	}, 5*time.Second, 5*time.Millisecond, "%s", text)
+}
+
+// serveMetrics serves e, with registry's metrics at /metrics, and returns
+// the server and a scrape of its metrics as text.
+func serveMetrics(t *testing.T, e *echo.Echo, registry *prometheus.Registry) (*httptest.Server, func() string) {
+	t.Helper()
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(registry, promhttp.HandlerOpts{})))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv, func() string {
+		res, err := http.Get(srv.URL + "/metrics")
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
 }
