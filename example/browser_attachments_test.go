@@ -104,8 +104,10 @@ func TestBrowserAttachments(t *testing.T) {
 	// Removed: the list is empty again.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#attachments li .remove"))))
 	assert.Equal(t, "ok: removed photo.png", browsertest.Text(t, ctx, "#out-remove", func(s string) bool { return strings.HasPrefix(s, "ok") || strings.HasPrefix(s, "error") }))
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#attachments li").length`))
-	require.NoError(t, err)
-	assert.Equal(t, 0, n)
+	// the page reads the list again after it shows the answer
+	assert.Eventually(t, func() bool {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#attachments li").length`))
+		return err == nil && n == 0
+	}, 5*time.Second, 50*time.Millisecond, "the list is empty again")
 	browsertest.Screenshot(t, ctx, "example-attachments-removed")
 }

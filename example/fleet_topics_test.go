@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
 	"reflect"
 	"slices"
 	"strconv"
@@ -143,31 +142,7 @@ const (
 // its URL.
 func runRedisAOF(t *testing.T, bin string, port int, dir string) (*proc, string) {
 	t.Helper()
-	p := startProc(t, "redis-server", exec.Command(bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "yes"))
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	waitFor(t, "redis-server", p, 20*time.Second, func() error {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(time.Second))
-		if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-			return err
-		}
-		buf := make([]byte, 64)
-		n, err := conn.Read(buf)
-		if err != nil {
-			return err
-		}
-		if !strings.HasPrefix(string(buf[:n]), "+PONG") {
-			return fmt.Errorf("PING answered %q", buf[:n])
-		}
-		return nil
-	})
-	return p, "redis://" + addr + "/0"
+	return startRedisServer(t, bin, port, "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
 }
 
 // topicItem is the change a publisher publishes: Op "test", the
