@@ -301,6 +301,9 @@ type RPC struct {
 	desc  atomic.Pointer[description]          // the registry's, made when asked for
 	// maxFilesBody is the largest FileLimits.MaxBody of a function.
 	maxFilesBody atomic.Int64
+	// timed is set once a function has a timeout: requests then note
+	// their arrival, which deadlines count from.
+	timed atomic.Bool
 }
 
 // New makes an RPC instance and registers its routes on r: POST Prefix runs
@@ -425,6 +428,9 @@ func (rpc *RPC) Functions(funcs Funcs, opts ...Option) *RPC {
 			doc: s.doc, idempotent: s.idempotent, strict: s.strict, stream: isStream(h), query: s.query,
 			maxAge: s.maxAge, vary: s.vary, validateTags: in != nil && hasValidateTags(in)}
 		rpc.takeFiles(fn, in, out, s.files)
+		if fn.timeout > 0 {
+			rpc.timed.Store(true)
+		}
 		env := callEnv{strict: s.strict, rpc: rpc, fn: fn}
 		fn.invoke = chain(func(c echo.Context, call Call) Result {
 			env := env

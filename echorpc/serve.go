@@ -100,9 +100,12 @@ func (rpc *RPC) serve(e *edge) echo.HandlerFunc {
 // pooled: the caller gives it back with free once it has replied.
 func (rpc *RPC) newExchange(c echo.Context) *exchange {
 	x := exchangePool.Get().(*exchange)
-	*x = exchange{rpc: rpc, c: c, funcs: *rpc.funcs.Load(), start: time.Now(),
+	*x = exchange{rpc: rpc, c: c, funcs: *rpc.funcs.Load(),
 		who: caller{c: c, sessionName: rpc.config.SessionName}}
 	x.asked, x.askedBad = rpc.askedTimeout(c.Request())
+	if x.asked > 0 || rpc.timed.Load() {
+		x.start = time.Now() // a deadline counts from here (see deadline); else the clock is not read
+	}
 	return x
 }
 
