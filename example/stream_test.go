@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/topic"
 	"github.com/gomodule/redigo/redis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -284,5 +285,76 @@ func (r *sseReader) assertQuiet(t *testing.T, d time.Duration) {
 	case ev, ok := <-r.events:
 		assert.False(t, ok, "an event more: %+v", ev)
 	case <-time.After(d):
+	}
+}
+
+// The clients' list is a live query: a subscriber of live holding "list"
+// gets the start item, then one invalidation for each create, update and
+// delete (none for a write that failed, none for a read), in order; a
+// query that /rpc/clients does not have is refused (404).
+func TestLiveList(t *testing.T) {
+	_, srv := startApp(t, Config{DB: filepath.Join(t.TempDir(), "clients.db"), SessionKeys: testKeys})
+	c := &echorpc.Client{Endpoint: srv.URL + "/rpc/clients"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	items := make(chan topic.Invalidation, 10)
+	ended := make(chan error, 1) // how the stream ended, once items is closed
+	go func() {
+		var failure error
+		defer func() { ended <- failure; close(items) }()
+		for item, err := range c.Stream(ctx, "live", topic.LiveQuery{Query: "list"}) {
+			if failure = err; err != nil {
+				return
+			}
+			var inv topic.Invalidation
+			if failure = json.Unmarshal(item, &inv); failure != nil {
+				return
+			}
+			items <- inv
+		}
+	}()
+	next := func(what string) topic.Invalidation {
+		t.Helper()
+		select {
+		case inv, ok := <-items:
+			if !ok {
+				t.Fatalf("the live stream ended: %v", <-ended)
+			}
+			return inv
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no invalidation within 5 s after %s", what)
+		}
+		return topic.Invalidation{}
+	}
+	quiet := func(what string) {
+		t.Helper()
+		select {
+		case inv := <-items:
+			t.Errorf("an invalidation after %s: %+v", what, inv)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+
+	assert.Equal(t, topic.Invalidation{Query: "list", Start: true}, next("subscribing"), "the page holds the list from here on")
+	var a Client
+	require.NoError(t, c.Call(ctx, "create", NewClient{Name: "Ada"}, &a))
+	assert.Equal(t, topic.Invalidation{Query: "list"}, next("create"))
+	require.NoError(t, c.Call(ctx, "update", ClientUpdate{ClientID: a.ClientID, Name: "Ada L."}, nil))
+	assert.Equal(t, topic.Invalidation{Query: "list"}, next("update"))
+	require.Error(t, c.Call(ctx, "update", ClientUpdate{ClientID: 999, Name: "Nobody"}, nil))
+	quiet("a failed update")
+	require.NoError(t, c.Call(ctx, "list", struct{}{}, nil))
+	require.NoError(t, c.Call(ctx, "read", ClientID{ClientID: a.ClientID}, nil))
+	quiet("reads")
+	require.NoError(t, c.Call(ctx, "delete", ClientID{ClientID: a.ClientID}, nil))
+	assert.Equal(t, topic.Invalidation{Query: "list"}, next("delete"))
+	quiet("the delete: one invalidation per write")
+
+	for _, err := range c.Stream(ctx, "live", topic.LiveQuery{Query: "nosuch"}) {
+		var e *echorpc.Error
+		require.True(t, errors.As(err, &e), "%v", err)
+		assert.Equal(t, http.StatusNotFound, e.Status, "a query the instance does not have")
+		break
 	}
 }
