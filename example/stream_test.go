@@ -297,44 +297,9 @@ func TestLiveList(t *testing.T) {
 	c := &echorpc.Client{Endpoint: srv.URL + "/rpc/clients"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-
-	items := make(chan topic.Invalidation, 10)
-	ended := make(chan error, 1) // how the stream ended, once items is closed
-	go func() {
-		var failure error
-		defer func() { ended <- failure; close(items) }()
-		for item, err := range c.Stream(ctx, "live", topic.LiveQuery{Query: "list"}) {
-			if failure = err; err != nil {
-				return
-			}
-			var inv topic.Invalidation
-			if failure = json.Unmarshal(item, &inv); failure != nil {
-				return
-			}
-			items <- inv
-		}
-	}()
-	next := func(what string) topic.Invalidation {
-		t.Helper()
-		select {
-		case inv, ok := <-items:
-			if !ok {
-				t.Fatalf("the live stream ended: %v", <-ended)
-			}
-			return inv
-		case <-time.After(5 * time.Second):
-			t.Fatalf("no invalidation within 5 s after %s", what)
-		}
-		return topic.Invalidation{}
-	}
-	quiet := func(what string) {
-		t.Helper()
-		select {
-		case inv := <-items:
-			t.Errorf("an invalidation after %s: %+v", what, inv)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	l := openLive(t, srv.URL)
+	next := func(what string) topic.Invalidation { t.Helper(); return l.next(t, 5*time.Second, what) }
+	quiet := func(what string) { t.Helper(); l.assertQuiet(t, 200*time.Millisecond, what) }
 
 	assert.Equal(t, topic.Invalidation{Query: "list", Start: true}, next("subscribing"), "the page holds the list from here on")
 	var a Client
@@ -356,5 +321,80 @@ func TestLiveList(t *testing.T) {
 		require.True(t, errors.As(err, &e), "%v", err)
 		assert.Equal(t, http.StatusNotFound, e.Status, "a query the instance does not have")
 		break
+	}
+}
+
+// liveReader is a subscription to the live list (the live stream with
+// {"query": "list"}), read in the background.
+type liveReader struct {
+	items chan topic.Invalidation
+	ended chan error // how the stream ended, once items is closed
+}
+
+// openLive subscribes to the live list at url (the app's base URL); the
+// test's end closes it.
+func openLive(t *testing.T, url string) *liveReader {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	l := &liveReader{items: make(chan topic.Invalidation, 100), ended: make(chan error, 1)}
+	go func() {
+		var failure error
+		defer func() { l.ended <- failure; close(l.items) }()
+		for item, err := range (&echorpc.Client{Endpoint: url + "/rpc/clients"}).Stream(ctx, "live", topic.LiveQuery{Query: "list"}) {
+			if failure = err; err != nil {
+				return
+			}
+			var inv topic.Invalidation
+			if failure = json.Unmarshal(item, &inv); failure != nil {
+				return
+			}
+			l.items <- inv
+		}
+	}()
+	return l
+}
+
+// next is the subscription's next item, within timeout of the event
+// named after.
+func (l *liveReader) next(t *testing.T, timeout time.Duration, after string) topic.Invalidation {
+	t.Helper()
+	select {
+	case inv, ok := <-l.items:
+		if !ok {
+			t.Fatalf("the live stream ended: %v", <-l.ended)
+		}
+		return inv
+	case <-time.After(timeout):
+		t.Fatalf("no item of the live stream within %s after %s", timeout, after)
+	}
+	return topic.Invalidation{}
+}
+
+// assertQuiet asserts that no item comes, and the stream does not end,
+// for d after the event named after.
+func (l *liveReader) assertQuiet(t *testing.T, d time.Duration, after string) {
+	t.Helper()
+	select {
+	case inv, ok := <-l.items:
+		if !ok {
+			t.Fatalf("the live stream ended after %s: %v", after, <-l.ended)
+		}
+		t.Errorf("an item of the live stream after %s: %+v", after, inv)
+	case <-time.After(d):
+	}
+}
+
+// drain takes the items that come until none has for quiet.
+func (l *liveReader) drain(quiet time.Duration) {
+	for {
+		select {
+		case _, ok := <-l.items:
+			if !ok {
+				return // ended: next says how
+			}
+		case <-time.After(quiet):
+			return
+		}
 	}
 }
