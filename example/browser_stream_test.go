@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,4 +99,32 @@ func TestBrowserLiveList(t *testing.T) {
 	within2s(page, "", "delete by a program")
 	within2s(spa, "", "delete by a program")
 	browsertest.Screenshot(t, spa, "example-live-list")
+}
+
+// Across instances: with two apps on one Redis and one database, a client
+// created on A shows within 2 s in the list of a page served by B (the
+// invalidation goes through Redis). Needs redis-server; skips without it.
+func TestBrowserLiveListAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server")
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("needs redis-server (`make services`)")
+	}
+	url := startRedis(t, bin)
+	db := filepath.Join(t.TempDir(), "clients.db") // one SQLite file for both, as a fleet shares PostgreSQL
+	_, srvA := startApp(t, Config{DB: db, Redis: url, SessionKeys: testKeys})
+	_, srvB := startApp(t, Config{DB: db, Redis: url, SessionKeys: testKeys})
+	ctx := browsertest.New(t, 60*time.Second)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srvB.URL+"/spa"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`))))
+	assert.Equal(t, "live", browsertest.Text(t, ctx, "#live-status", func(s string) bool { return s == "live" }))
+
+	r := newCaller(t, srvA).call("/rpc/clients", "create", `{"name":"made on A"}`, "")
+	require.True(t, r.OK, "create on A: %v", r.Message)
+	start := time.Now()
+	within, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	assert.Equal(t, "1: made on A", browsertest.Text(t, within, "#live-clients", func(s string) bool { return s != "" }))
+	t.Logf("create on A: in B's page %s after its answer", time.Since(start).Round(time.Millisecond))
 }
