@@ -11,6 +11,7 @@ import (
 	"github.com/echo-rpc/wrpc/echorpc/echorpcmcp"
 	"github.com/echo-rpc/wrpc/echorpc/idempotency"
 	"github.com/echo-rpc/wrpc/echorpc/idempotency/idemredis"
+	"github.com/echo-rpc/wrpc/echorpc/topic"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
@@ -204,13 +205,19 @@ func NewApp(cfg Config) (_ *App, err error) {
 	clients := echorpc.New(e.Group("/rpc/clients"), echorpc.Config{
 		Interceptors: cfg.Interceptors,
 		Name:         "ClientsAPI", Manifest: true, Console: true, HostAuth: hosts.Served,
-		Functions:        clientFuncs(store, changes),
 		IdempotencyStore: idempotencyStore,
 	})
-	clients.Functions(createFunc(store, changes, cfg.BeforeCreate), echorpc.Idempotent(), echorpc.WithTimeout(createTimeout),
+	// The list is a live query: each write invalidates it, through the
+	// changes' engine (Redis in fleet mode, so every instance hears it), and
+	// the pages that hold it, subscribed to "live", read it again.
+	live := topic.NewLive(changes.liveEngine())
+	clients.Functions(clientFuncs(store, changes), live.Invalidates("list"))
+	clients.Functions(createFunc(store, changes, cfg.BeforeCreate), echorpc.Idempotent(), echorpc.WithTimeout(createTimeout), live.Invalidates("list"),
 		echorpc.WithDoc("Creates a client, once per Idempotency-Key (the clients send one and retry)."))
 	clients.Functions(clientQueries(store), echorpc.Query(0),
 		echorpc.WithDoc("Reads without writing."))
+	clients.Functions(echorpc.Funcs{"live": live.Serve(clients)},
+		echorpc.WithDoc(`Holds a query: streams {query, start?, gap?} each time a write invalidates it ({"query": "list"}); the page reads it again.`))
 	clients.Functions(echorpc.Funcs{"changes": changesStream(changes)},
 		echorpc.WithDoc("Streams every write to the clients after it starts: {op: create|update|delete, client}."))
 	if cfg.TestPublish {

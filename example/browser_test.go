@@ -124,8 +124,8 @@ type posts struct {
 	seen []string
 }
 
-// The app's page's own live list (list, then the changes stream) is left
-// out.
+// The app's page's own live list (the live stream, and list each time it
+// says the list changed) is left out.
 func (p *posts) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body []byte
@@ -139,7 +139,7 @@ func (p *posts) wrap(h http.Handler) http.Handler {
 		_ = json.Unmarshal(body, &req)
 		rec := &statusWriter{ResponseWriter: w, status: 200}
 		h.ServeHTTP(rec, r)
-		if r.URL.Path == "/rpc/clients" && (req.Function == "list" || req.Function == "changes") {
+		if r.URL.Path == "/rpc/clients" && (req.Function == "list" || req.Function == "live") {
 			return // the page's live list
 		}
 		if r.Method == http.MethodPost && r.Header.Get("Origin") != "" { // from a browser

@@ -257,6 +257,27 @@ func (e changesEngine) Subscribe(ctx context.Context, name, after string) (topic
 	return &countedSub{Subscription: s, subs: &e.c.subs}, nil
 }
 
+// invalidateTimeout bounds the publish of a write's invalidation of the
+// live list (see liveEngine).
+const invalidateTimeout = 300 * time.Millisecond
+
+// liveEngine is the engine of the live queries (topic.NewLive): the
+// changes' engine, its publishes bounded by invalidateTimeout, so that a
+// write made while Redis does not answer is still answered within its
+// bound. Its invalidation is then logged as failed, and the pages read the
+// list again only on the next one (or on the gap, if Redis lost its data).
+func (c *Changes) liveEngine() topic.Engine { return boundedEngine{c.engine} }
+
+// boundedEngine is an engine whose publishes give up after
+// invalidateTimeout.
+type boundedEngine struct{ topic.Engine }
+
+func (e boundedEngine) Publish(ctx context.Context, name string, data []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, invalidateTimeout)
+	defer cancel()
+	return e.Engine.Publish(ctx, name, data)
+}
+
 // testPublishEnv names the test-only hook that mounts /rpc/testhooks,
 // whose publish puts any change on the topic: the fleet's fault tests
 // publish through it at a steady rate. Never set it otherwise.

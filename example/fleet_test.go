@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/topic"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -400,7 +401,8 @@ probe:
 // they receive that create, once. Killed and restarted without its data:
 // the streams stay open while it is away, and then end with the gap
 // signal (410, {"gap": true}), for their callers to read the clients
-// again.
+// again; the live list's stream stays open and sends the gap item
+// ({"query": "list", "gap": true}), for its pages to read the list again.
 func TestFleetOutages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Redis, PostgreSQL and the example")
@@ -488,6 +490,8 @@ func TestFleetOutages(t *testing.T) {
 		redis, redisURL := runRedis(t, redisBin, port)
 		a := startExample(t, bin, "instance A", env, "-redis", redisURL, "-db", pgURL)
 		cookie := fleetLogin(t, a.url)
+		live := openLive(t, a.url)
+		require.True(t, live.next(t, 5*time.Second, "subscribing").Start)
 		streams := []*changesReader{openChanges(t, a.url), openChanges(t, a.url)}
 		for _, s := range streams {
 			s.waitSubscribed(t, a.url)
@@ -495,6 +499,8 @@ func TestFleetOutages(t *testing.T) {
 		for _, s := range streams {
 			s.drain(300 * time.Millisecond) // the other's probes
 		}
+		assert.Equal(t, topic.Invalidation{Query: "list"}, live.next(t, 5*time.Second, "the probes"), "each probe invalidates the list")
+		live.drain(300 * time.Millisecond)
 
 		redis.stop(syscall.SIGKILL, 5*time.Second)
 		assertUnavailable(t, a.url+"/rpc/auth", "session", "", "The session store is not answering: try again shortly.", cookie)
@@ -502,12 +508,18 @@ func TestFleetOutages(t *testing.T) {
 		for i, s := range streams {
 			s.assertOpen(t, 500*time.Millisecond, fmt.Sprint("stream ", i, " while Redis is down"))
 		}
+		live.assertQuiet(t, 100*time.Millisecond, "Redis went down")
 
 		runRedis(t, redisBin, port) // empty: the sessions and the log went with the old one
 		back := time.Now()
 		for i, s := range streams {
 			s.assertEnds(t, 410, "Items of this stream were lost: read again and open a new stream.", back.Add(5*time.Second), fmt.Sprint("stream ", i))
 		}
+		// The live list's stream goes on, with the gap signal: the page
+		// reads the list again (the create made while Redis was down).
+		inv := live.next(t, time.Until(back.Add(6*time.Second)), "Redis came back without its data")
+		assert.Equal(t, topic.Invalidation{Query: "list", Gap: true}, inv)
+		t.Logf("the live list's gap %s after Redis came back", time.Since(back).Round(time.Millisecond))
 		s := openChanges(t, a.url)
 		s.waitSubscribed(t, a.url)
 		fleetLogin(t, a.url)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/topic"
 	"github.com/gomodule/redigo/redis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -284,5 +285,116 @@ func (r *sseReader) assertQuiet(t *testing.T, d time.Duration) {
 	case ev, ok := <-r.events:
 		assert.False(t, ok, "an event more: %+v", ev)
 	case <-time.After(d):
+	}
+}
+
+// The clients' list is a live query: a subscriber of live holding "list"
+// gets the start item, then one invalidation for each create, update and
+// delete (none for a write that failed, none for a read), in order; a
+// query that /rpc/clients does not have is refused (404).
+func TestLiveList(t *testing.T) {
+	_, srv := startApp(t, Config{DB: filepath.Join(t.TempDir(), "clients.db"), SessionKeys: testKeys})
+	c := &echorpc.Client{Endpoint: srv.URL + "/rpc/clients"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l := openLive(t, srv.URL)
+	next := func(what string) topic.Invalidation { t.Helper(); return l.next(t, 5*time.Second, what) }
+	quiet := func(what string) { t.Helper(); l.assertQuiet(t, 200*time.Millisecond, what) }
+
+	assert.Equal(t, topic.Invalidation{Query: "list", Start: true}, next("subscribing"), "the page holds the list from here on")
+	var a Client
+	require.NoError(t, c.Call(ctx, "create", NewClient{Name: "Ada"}, &a))
+	assert.Equal(t, topic.Invalidation{Query: "list"}, next("create"))
+	require.NoError(t, c.Call(ctx, "update", ClientUpdate{ClientID: a.ClientID, Name: "Ada L."}, nil))
+	assert.Equal(t, topic.Invalidation{Query: "list"}, next("update"))
+	require.Error(t, c.Call(ctx, "update", ClientUpdate{ClientID: 999, Name: "Nobody"}, nil))
+	quiet("a failed update")
+	require.NoError(t, c.Call(ctx, "list", struct{}{}, nil))
+	require.NoError(t, c.Call(ctx, "read", ClientID{ClientID: a.ClientID}, nil))
+	quiet("reads")
+	require.NoError(t, c.Call(ctx, "delete", ClientID{ClientID: a.ClientID}, nil))
+	assert.Equal(t, topic.Invalidation{Query: "list"}, next("delete"))
+	quiet("the delete: one invalidation per write")
+
+	for _, err := range c.Stream(ctx, "live", topic.LiveQuery{Query: "nosuch"}) {
+		var e *echorpc.Error
+		require.True(t, errors.As(err, &e), "%v", err)
+		assert.Equal(t, http.StatusNotFound, e.Status, "a query the instance does not have")
+		break
+	}
+}
+
+// liveReader is a subscription to the live list (the live stream with
+// {"query": "list"}), read in the background.
+type liveReader struct {
+	items chan topic.Invalidation
+	ended chan error // how the stream ended, once items is closed
+}
+
+// openLive subscribes to the live list at url (the app's base URL); the
+// test's end closes it.
+func openLive(t *testing.T, url string) *liveReader {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	l := &liveReader{items: make(chan topic.Invalidation, 100), ended: make(chan error, 1)}
+	go func() {
+		var failure error
+		defer func() { l.ended <- failure; close(l.items) }()
+		for item, err := range (&echorpc.Client{Endpoint: url + "/rpc/clients"}).Stream(ctx, "live", topic.LiveQuery{Query: "list"}) {
+			if failure = err; err != nil {
+				return
+			}
+			var inv topic.Invalidation
+			if failure = json.Unmarshal(item, &inv); failure != nil {
+				return
+			}
+			l.items <- inv
+		}
+	}()
+	return l
+}
+
+// next is the subscription's next item, within timeout of the event
+// named after.
+func (l *liveReader) next(t *testing.T, timeout time.Duration, after string) topic.Invalidation {
+	t.Helper()
+	select {
+	case inv, ok := <-l.items:
+		if !ok {
+			t.Fatalf("the live stream ended: %v", <-l.ended)
+		}
+		return inv
+	case <-time.After(timeout):
+		t.Fatalf("no item of the live stream within %s after %s", timeout, after)
+	}
+	return topic.Invalidation{}
+}
+
+// assertQuiet asserts that no item comes, and the stream does not end,
+// for d after the event named after.
+func (l *liveReader) assertQuiet(t *testing.T, d time.Duration, after string) {
+	t.Helper()
+	select {
+	case inv, ok := <-l.items:
+		if !ok {
+			t.Fatalf("the live stream ended after %s: %v", after, <-l.ended)
+		}
+		t.Errorf("an item of the live stream after %s: %+v", after, inv)
+	case <-time.After(d):
+	}
+}
+
+// drain takes the items that come until none has for quiet.
+func (l *liveReader) drain(quiet time.Duration) {
+	for {
+		select {
+		case _, ok := <-l.items:
+			if !ok {
+				return // ended: next says how
+			}
+		case <-time.After(quiet):
+			return
+		}
 	}
 }

@@ -19,6 +19,8 @@ export interface ClientsAPI {
    * @idempotent
    */
   list: { input: {}; output: Client[] };
+  /** Holds a query: streams {query, start?, gap?} each time a write invalidates it ({"query": "list"}); the page reads it again. */
+  live: { input: LiveQuery; output: Invalidation; stream: true };
   /**
    * Reads without writing.
    *
@@ -52,6 +54,16 @@ export interface ClientUpdate {
   /** A Go int64: beyond ±2^53 (Number.MAX_SAFE_INTEGER) it loses precision in JavaScript; use the ,string option to send it as a string. */
   client_id: number;
   name: string;
+}
+
+export interface Invalidation {
+  query: string;
+  start?: boolean;
+  gap?: boolean;
+}
+
+export interface LiveQuery {
+  query: string;
 }
 
 export interface NewClient {

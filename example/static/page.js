@@ -1,5 +1,6 @@
 // @ts-check
 // The script-tag page: the global wrpc comes from <script src="/rpc/tester/client.js">.
+import { live } from "/rpc/clients/query.mjs";
 import { wire, wireStreams, show } from "./ui.js";
 
 const wrpc = /** @type {any} */ (globalThis).wrpc;
@@ -21,11 +22,13 @@ wire({
   clients: at("/rpc/clients"),
 });
 
-// Streams: wrpc.stream returns an async iterable of the items.
+// Streams: wrpc.stream returns an async iterable of the items. The list is
+// a live query (query.mjs, the module beside client.mjs): live yields the
+// clients, and again each time a write invalidates the list.
+const clients = wrpc.createClient("/rpc/clients");
 wireStreams({
   countdown: (n) => wrpc.stream("countdown", n, { endpoint: "/rpc/tester" }),
-  changes: () => wrpc.stream("changes", {}, { endpoint: "/rpc/clients" }),
-  list: () => wrpc.call("list", {}, { endpoint: "/rpc/clients" }),
+  list: () => live(clients, "list", {}),
 });
 
 // The same call as Flask-RPC's documentation makes it: fetch with a body from wrpc().

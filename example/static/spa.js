@@ -5,7 +5,7 @@
 // (go generate writes tester-api.d.ts and clients-api.d.ts), so a wrong name
 // or input is an error in an editor or under tsc --checkJs.
 import { createClient } from "/rpc/tester/client.mjs";
-import { queryOptions } from "/rpc/tester/query.mjs";
+import { live } from "/rpc/clients/query.mjs";
 import { wire, wireStreams, show } from "./ui.js";
 
 /** @typedef {import("./tester-api").TesterAPI} TesterAPI */
@@ -40,17 +40,14 @@ document.getElementById("btn-add_numbers_fetch")?.addEventListener("click", () =
   }),
 );
 
-// The live list reads the clients through the TanStack Query helpers
-// (@echo-rpc/wrpc/query, served at /rpc/tester/query.mjs). This page has no
-// build step, so it runs the query's options as plain functions: an app with
-// TanStack Query passes the same object to useQuery or fetchQuery, and gets
-// caching by its queryKey, ["wrpc", "/rpc/clients", "list", {}].
-const listQuery = queryOptions(clients, "list", {});
-
+// The live list is a live query (@echo-rpc/wrpc/query, served at
+// /rpc/clients/query.mjs): live calls list once the page holds it on the
+// instance's "live" stream, and again each time a create, update or delete,
+// in any tab or on any instance, invalidates it. An app with TanStack Query
+// uses liveQueries instead, with queryOptions(clients, "list", {}).
 // Streams: client.stream returns an async iterable of the items, typed
-// from the API (countdown's are numbers, changes' are Change objects).
+// from the API (countdown's are numbers).
 wireStreams({
   countdown: (n) => tester.stream("countdown", n),
-  changes: () => clients.stream("changes", {}),
-  list: () => listQuery.queryFn({ signal: new AbortController().signal }),
+  list: () => live(clients, "list", {}),
 });

@@ -98,17 +98,15 @@ export function wire(c) {
 
 /**
  * @typedef {{ client_id: number, name: string, created_at: string, updated_at: string }} ClientRow
- * @typedef {{ op: string, client: ClientRow }} ClientChange op is "create", "update" or "delete"
  * @typedef {{
  *   countdown(n: number): AsyncIterable<number>,
- *   changes(): AsyncIterable<ClientChange>,
- *   list(): Promise<ClientRow[]>,
- * }} Streams
+ *   list(): AsyncIterable<ClientRow[]>,
+ * }} Streams list is the live query: the clients, and again after each change
  */
 
 /**
  * Wires the streams: the countdown button, which shows each item as it
- * comes, and the live list of clients, fed by the changes stream.
+ * comes, and the live list of clients.
  * @param {Streams} s
  */
 export function wireStreams(s) {
@@ -132,23 +130,24 @@ export function wireStreams(s) {
       out.textContent = `${seen.join(" ")} ${describe(err)}`.trim();
     }
   });
-  live(s);
+  liveList(s);
 }
 
 /**
- * Keeps #live-clients in step with the clients: the changes stream is
- * opened first, then the list is read, then the changes are applied as
- * they come (a change the list already holds is applied again, harmlessly).
- * A stream that fails is opened again after a pause.
+ * Keeps #live-clients in step with the clients: s.list() is a live query
+ * (live from query.mjs), which yields the list once it holds it, and again
+ * each time a create, update or delete, made in any tab or on any
+ * instance, invalidates it (or a reconnect may have missed one). It
+ * reconnects by itself; a call that fails ends it, and it is held again
+ * after a pause.
  * @param {Streams} s
  */
-async function live(s) {
+async function liveList(s) {
   const status = $("live-status");
   const ul = $("live-clients");
-  /** @type {Map<number, ClientRow>} */
-  const clients = new Map();
-  const render = () => {
-    ul.replaceChildren(...[...clients.values()].sort((a, b) => a.client_id - b.client_id).map((c) => {
+  /** @param {ClientRow[]} clients */
+  const render = (clients) => {
+    ul.replaceChildren(...clients.map((c) => {
       const li = document.createElement("li");
       li.dataset.clientId = String(c.client_id);
       li.textContent = `${c.client_id}: ${c.name}`;
@@ -157,18 +156,10 @@ async function live(s) {
   };
   for (;;) {
     try {
-      const changes = s.changes()[Symbol.asyncIterator]();
-      const first = changes.next(); // opens the stream before the list is read
-      clients.clear();
-      for (const c of await s.list()) clients.set(c.client_id, c);
-      render();
-      status.textContent = "live";
-      status.className = "live-status on";
-      for (let r = await first; !r.done; r = await changes.next()) {
-        const { op, client } = r.value;
-        if (op === "delete") clients.delete(client.client_id);
-        else clients.set(client.client_id, client);
-        render();
+      for await (const clients of s.list()) {
+        render(clients);
+        status.textContent = "live";
+        status.className = "live-status on";
       }
       status.textContent = "ended";
     } catch (err) {
