@@ -23,6 +23,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/echo-rpc/wrpc/echorpc"
+	"github.com/echo-rpc/wrpc/echorpc/topic"
 	"github.com/labstack/echo/v4"
 )
 
@@ -316,15 +317,25 @@ const idleHelperEnv = "WRPC_BENCH_IDLE_STREAMS_AT"
 // connections (channel.go), 100 streams each: a stream then costs its
 // handler's goroutine and its state, and the connection's buffers are
 // shared.
+//
+// The channel-topic sub-benchmark has each stream be a subscriber of one
+// topic (topic.Serve on topic.NewMemory), what a live view is: its
+// handler's goroutine and state, and its place in the topic.
 func BenchmarkStreamIdleMemory(b *testing.B) {
 	for _, tt := range []struct {
 		name    string
 		ping    time.Duration
 		channel bool
-	}{{"ping-15s", 15 * time.Second, false}, {"no-ping", -1, false}, {"channel-ping-15s", 15 * time.Second, true}} {
+		topic   bool
+	}{
+		{"ping-15s", 15 * time.Second, false, false},
+		{"no-ping", -1, false, false},
+		{"channel-ping-15s", 15 * time.Second, true, false},
+		{"channel-topic", 15 * time.Second, true, true},
+	} {
 		b.Run(tt.name, func(b *testing.B) {
 			for range b.N {
-				benchIdleMemory(b, tt.ping, tt.channel)
+				benchIdleMemory(b, tt.ping, tt.channel, tt.topic)
 			}
 		})
 	}
@@ -334,17 +345,33 @@ func BenchmarkStreamIdleMemory(b *testing.B) {
 // BenchmarkStreamIdleMemory's channel runs.
 const idleChannels = 100
 
-func benchIdleMemory(b *testing.B, ping time.Duration, channel bool) {
+func benchIdleMemory(b *testing.B, ping time.Duration, channel, subscribe bool) {
 	raiseFileLimit(b, idleStreams+1000)
-	srv := benchStreamServer(b, echorpc.Config{StreamPing: ping}, echorpc.Funcs{
-		"idle": echorpc.Stream(func(c echo.Context, _ any, send func(string, string) error) error {
-			if err := send("", "ready"); err != nil {
-				return err
-			}
-			<-c.Request().Context().Done()
-			return nil
-		}),
+	idle := echorpc.Stream(func(c echo.Context, _ any, send func(string, string) error) error {
+		if err := send("", "ready"); err != nil {
+			return err
+		}
+		<-c.Request().Context().Done()
+		return nil
 	})
+	// a subscriber's first item is a "ready" that is published until
+	// every caller has read one
+	engine := topic.NewMemory(10_000) // no subscriber falls behind it while they open
+	publishing := make(chan struct{})
+	if subscribe {
+		idle = topic.Serve[any, string](engine, func(echo.Context, any) (string, error) { return "idle", nil })
+		go func() {
+			for {
+				select {
+				case <-publishing:
+					return
+				case <-time.After(20 * time.Millisecond):
+					_, _ = topic.Publish(context.Background(), engine, "idle", "ready")
+				}
+			}
+		}()
+	}
+	srv := benchStreamServer(b, echorpc.Config{StreamPing: ping}, echorpc.Funcs{"idle": idle})
 	addr := srv.Listener.Addr().String()
 	// Warm up: the server's pools and the runtime's first allocations.
 	warm := make([]net.Conn, 0, 100)
@@ -402,6 +429,7 @@ func benchIdleMemory(b *testing.B, ping time.Duration, channel bool) {
 		b.Fatalf("the callers did not open their streams: %s", stderr.String())
 	}
 	b.StopTimer()
+	close(publishing)
 	go io.Copy(io.Discard, stdout)
 
 	time.Sleep(200 * time.Millisecond) // let the handlers settle into their wait
@@ -521,11 +549,17 @@ func idleChannelCallers(addr string) {
 					return
 				}
 			}
-			for range idleStreams / idleChannels {
-				if _, _, err := conn.Read(ctx); err != nil {
+			// until each stream has sent something (a subscriber of a
+			// topic may send more than once meanwhile)
+			seen := map[string]bool{}
+			for len(seen) < idleStreams/idleChannels {
+				_, msg, err := conn.Read(ctx)
+				if err != nil {
 					failed.Store(err)
 					return
 				}
+				id, _, _ := strings.Cut(strings.TrimPrefix(string(msg), `{"id":`), ",")
+				seen[id] = true
 			}
 			go func() { // keep reading: pings are answered by a reader
 				for {

@@ -107,7 +107,10 @@ func TestFleetTopics(t *testing.T) {
 	subs.check(t, pubs)
 	reconnected := subs.dials.Load() - before
 	t.Logf("%d subscribers reconnected", reconnected)
-	assert.GreaterOrEqual(t, reconnected, int64(topicSubscribers/2), "B's subscribers reconnected to A")
+	// haproxy's round robin put about half on B (not exactly: the
+	// warm-up's connections took turns too); those on A stay put
+	assert.GreaterOrEqual(t, reconnected, int64(topicSubscribers/3), "B's subscribers reconnected to A")
+	assert.LessOrEqual(t, reconnected, int64(2*topicSubscribers/3), "A's subscribers did not reconnect")
 
 	// Redis started again without its data: a gap for every subscriber.
 	redis.stop(syscall.SIGKILL, 5*time.Second)
