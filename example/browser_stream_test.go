@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -105,14 +104,7 @@ func TestBrowserLiveList(t *testing.T) {
 // created on A shows within 2 s in the list of a page served by B (the
 // invalidation goes through Redis). Needs redis-server; skips without it.
 func TestBrowserLiveListAcrossInstances(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts redis-server")
-	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("needs redis-server (`make services`)")
-	}
-	url := startRedis(t, bin)
+	url := localRedis(t)
 	db := filepath.Join(t.TempDir(), "clients.db") // one SQLite file for both, as a fleet shares PostgreSQL
 	_, srvA := startApp(t, Config{DB: db, Redis: url, SessionKeys: testKeys})
 	_, srvB := startApp(t, Config{DB: db, Redis: url, SessionKeys: testKeys})

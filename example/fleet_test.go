@@ -183,6 +183,21 @@ func pgVersion(path string) int {
 	return v
 }
 
+// localRedis starts a throwaway Redis for a test of one machine's apps,
+// and returns its URL; the test skips with -short or without
+// redis-server.
+func localRedis(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts redis-server")
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("needs redis-server (`make services`)")
+	}
+	return startRedis(t, bin)
+}
+
 // startRedis runs redis-server on a free port with no persistence, and
 // returns its URL.
 func startRedis(t *testing.T, bin string) string {

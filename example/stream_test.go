@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -153,14 +152,7 @@ func TestChangesStream(t *testing.T) {
 // opened on A with the Last-Event-ID of one that B sent resumes after it.
 // Needs redis-server; skips without it.
 func TestChangesOverRedis(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts redis-server")
-	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("needs redis-server (`make services`)")
-	}
-	url := startRedis(t, bin)
+	url := localRedis(t)
 	_, srvA := startApp(t, Config{DB: filepath.Join(t.TempDir(), "a.db"), Redis: url, SessionKeys: testKeys})
 	b, srvB := startApp(t, Config{DB: filepath.Join(t.TempDir(), "b.db"), Redis: url, SessionKeys: testKeys})
 
