@@ -3,7 +3,6 @@ package echorpc
 import (
 	"errors"
 	"io"
-	"mime"
 	"mime/multipart"
 
 	"github.com/labstack/echo/v4"
@@ -33,25 +32,12 @@ type streamedPart struct {
 // against lim.Accept and returns it as a file that the function reads as
 // it arrives.
 func (s *fileSet) startStream(p *partReader, part *multipart.Part, lim *FileLimits, parts int) (*filePart, *Error) {
-	fp := &filePart{name: cleanName(part.FileName()), typ: "application/octet-stream"}
-	if mt, _, err := mime.ParseMediaType(part.Header.Get(echo.HeaderContentType)); err == nil {
-		fp.typ = mt
-	}
-	head := make([]byte, 512)
-	n, err := fill(part, head)
-	if err != nil {
-		return nil, p.failure(err)
-	}
-	if failure := accepts(lim.Accept, fp.typ, head[:n]); failure != nil {
+	const sniffed = 512 // what the type check reads
+	fp, head, failure := startPart(p, part, lim, sniffed)
+	if failure != nil {
 		return nil, failure
 	}
-	if int64(n) > lim.MaxFileSize {
-		return nil, errFileSize(lim.MaxFileSize)
-	}
-	st := &streamedPart{p: p, part: part, lim: lim, parts: parts, head: head[:n]}
-	if n < len(head) {
-		st.ended = true
-	}
+	st := &streamedPart{p: p, part: part, lim: lim, parts: parts, head: head, ended: len(head) < sniffed}
 	fp.stream, s.stream = st, st
 	return fp, nil
 }

@@ -344,25 +344,16 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return
 // temporary file past it; its first bytes are checked against lim.Accept
 // before any of it is stored.
 func (s *fileSet) take(p *partReader, part *multipart.Part, lim *FileLimits) (*filePart, *Error) {
-	fp := &filePart{name: cleanName(part.FileName()), typ: "application/octet-stream"}
-	if mt, _, err := mime.ParseMediaType(part.Header.Get(echo.HeaderContentType)); err == nil {
-		fp.typ = mt
-	}
-	head := make([]byte, min(lim.MemoryThreshold, lim.MaxFileSize)+1)
-	n, err := fill(part, head)
-	if err != nil {
-		return nil, p.failure(err)
-	}
-	if failure := accepts(lim.Accept, fp.typ, head[:min(n, 512)]); failure != nil {
+	size := min(lim.MemoryThreshold, lim.MaxFileSize) + 1
+	fp, head, failure := startPart(p, part, lim, size)
+	if failure != nil {
 		return nil, failure
 	}
-	if int64(n) > lim.MaxFileSize {
-		return nil, errFileSize(lim.MaxFileSize)
-	}
-	if n < len(head) {
-		fp.mem, fp.size = head[:n], int64(n)
-		if n < len(head)/2 {
-			fp.mem = append([]byte(nil), head[:n]...) // not the whole buffer
+	n := len(head)
+	if int64(n) < size {
+		fp.mem, fp.size = head, int64(n)
+		if int64(n) < size/2 {
+			fp.mem = append([]byte(nil), head...) // not the whole buffer
 		}
 		return fp, nil
 	}
@@ -381,6 +372,28 @@ func (s *fileSet) take(p *partReader, part *multipart.Part, lim *FileLimits) (*f
 	}
 	fp.size = int64(n) + written
 	return fp, nil
+}
+
+// startPart starts reading a file part: its name (cleaned) and declared
+// type, and up to size of its first bytes, whose type is checked against
+// lim.Accept (by its first 512) and whose length against lim.MaxFileSize.
+func startPart(p *partReader, part *multipart.Part, lim *FileLimits, size int64) (*filePart, []byte, *Error) {
+	fp := &filePart{name: cleanName(part.FileName()), typ: "application/octet-stream"}
+	if mt, _, err := mime.ParseMediaType(part.Header.Get(echo.HeaderContentType)); err == nil {
+		fp.typ = mt
+	}
+	head := make([]byte, size)
+	n, err := fill(part, head)
+	if err != nil {
+		return nil, nil, p.failure(err)
+	}
+	if failure := accepts(lim.Accept, fp.typ, head[:min(n, 512)]); failure != nil {
+		return nil, nil, failure
+	}
+	if int64(n) > lim.MaxFileSize {
+		return nil, nil, errFileSize(lim.MaxFileSize)
+	}
+	return fp, head[:n], nil
 }
 
 // spill copies the rest of a part, at most max bytes (more is tooLarge),
