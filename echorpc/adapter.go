@@ -51,11 +51,8 @@ func (a adapted) MayCall(c echo.Context, name string) error {
 		return errFunction
 	}
 	who := caller{c: c, sessionName: a.rpc.config.SessionName}
-	if e := who.check(&a.rpc.rules); e != nil {
-		return e
-	}
-	if e := who.check(&fn.rules); e != nil {
-		return e
+	if failure := who.mayCall(a.rpc, fn); failure != nil {
+		return failure
 	}
 	return nil
 }

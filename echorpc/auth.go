@@ -230,6 +230,15 @@ type caller struct {
 	sessErr     error
 }
 
+// mayCall checks the instance's rules, then fn's: the refusal a call of
+// fn by k would get, nil when it may call it.
+func (k *caller) mayCall(rpc *RPC, fn *function) *Error {
+	if failure := k.check(&rpc.rules); failure != nil {
+		return failure
+	}
+	return k.check(&fn.rules)
+}
+
 // check applies rs in Flask-RPC's order (session, then host, then
 // address) and returns the first failure: 401 for a session rule, 403 for
 // a host or address; 500 without the session middleware and 503 (with

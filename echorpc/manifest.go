@@ -38,7 +38,7 @@ func (rpc *RPC) describe(c echo.Context, all bool) describe.Instance {
 	}
 	for _, name := range names {
 		fn := funcs[name]
-		allowed := who == nil || who.check(&rpc.rules) == nil && who.check(&fn.rules) == nil
+		allowed := who == nil || who.mayCall(rpc, fn) == nil
 		if !allowed && !all {
 			continue
 		}
