@@ -32,7 +32,7 @@ type adapted struct{ rpc *RPC }
 
 func (a adapted) Describe(c echo.Context) describe.Instance { return a.rpc.describe(c, false) }
 
-func (a adapted) Open() (streams, onChannels, channels int) { return a.rpc.streams.count() }
+func (a adapted) Open() (onChannels, channels int) { return a.rpc.streams.count() }
 
 func (a adapted) Contract() []byte { return a.rpc.currentDescription().json }
 

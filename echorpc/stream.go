@@ -463,9 +463,9 @@ func (s *streamSet) started(r *http.Request, every time.Duration) {
 	}
 }
 
-// count is how many streams are open, and how many channels; onChannels
-// is how many of the streams ride on a channel.
-func (s *streamSet) count() (streams, onChannels, channels int) {
+// count is how many open streams ride on a channel, and how many
+// channels are open.
+func (s *streamSet) count() (onChannels, channels int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for w := range s.open {
@@ -473,7 +473,7 @@ func (s *streamSet) count() (streams, onChannels, channels int) {
 			onChannels++
 		}
 	}
-	return len(s.open), onChannels, len(s.channels)
+	return onChannels, len(s.channels)
 }
 
 func (s *streamSet) untrack(w *eventWriter) {

@@ -147,7 +147,7 @@ func (o *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	instances := o.instances
 	o.mu.Unlock()
 	for _, w := range instances {
-		_, onChannels, channels := w.in.Open()
+		onChannels, channels := w.in.Open()
 		ch <- prometheus.MustNewConstMetric(o.channels, prometheus.GaugeValue, float64(channels), w.path)
 		ch <- prometheus.MustNewConstMetric(o.streams, prometheus.GaugeValue, float64(onChannels), w.path)
 	}

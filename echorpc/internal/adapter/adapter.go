@@ -50,10 +50,10 @@ type Instance interface {
 	// file (400).
 	Call(ctx context.Context, c echo.Context, name string, data []byte) (status int, envelope []byte)
 
-	// Open counts what is open now: streams (every stream, those on shared
-	// connections included), the streams on shared stream connections,
-	// and those connections (the WebSockets at Prefix/channel.ws).
-	Open() (streams, onChannels, channels int)
+	// Open counts what is open now: the streams on shared stream
+	// connections, and those connections (the WebSockets at
+	// Prefix/channel.ws). Every stream is counted by the interceptors.
+	Open() (onChannels, channels int)
 }
 
 // Of returns the Instance of an *echorpc.RPC.
