@@ -705,16 +705,26 @@ func (c *Client) LoadManifest(ctx context.Context) error {
 // manifestURL inserts /manifest.json at the end of the endpoint's path,
 // keeping its query and dropping its fragment.
 func manifestURL(endpoint string) (string, error) {
-	u, err := url.Parse(endpoint)
+	u, err := urlUnder(endpoint, "/manifest.json")
 	if err != nil {
 		return "", err
 	}
-	u.Fragment, u.RawFragment = "", ""
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/manifest.json"
-	if u.RawPath != "" {
-		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + "/manifest.json"
-	}
 	return u.String(), nil
+}
+
+// urlUnder is the endpoint's URL with file ("/name") at the end of its
+// path, its query kept and its fragment dropped.
+func urlUnder(endpoint, file string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	u.Fragment, u.RawFragment = "", ""
+	u.Path = strings.TrimSuffix(u.Path, "/") + file
+	if u.RawPath != "" {
+		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + file
+	}
+	return u, nil
 }
 
 func contentType(res *http.Response) string {

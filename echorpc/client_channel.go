@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,16 +118,11 @@ type channelOpen struct {
 // channelURL is the channel's URL for an endpoint: ws: or wss:,
 // /channel.ws at the end of its path, its query kept.
 func channelURL(endpoint string) (string, bool) {
-	u, err := url.Parse(endpoint)
+	u, err := urlUnder(endpoint, channelPath)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" {
 		return "", false
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-	u.Fragment, u.RawFragment = "", ""
-	u.Path = strings.TrimSuffix(u.Path, "/") + channelPath
-	if u.RawPath != "" {
-		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + channelPath
-	}
 	return u.String(), true
 }
 
