@@ -153,12 +153,7 @@ func (e *Engine) Publish(ctx context.Context, name string, data []byte) (string,
 func (e *Engine) PublishOnce(ctx context.Context, name, key string, data []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.PublishTimeout)
 	defer cancel()
-	trim, threshold := "", ""
-	if e.cfg.MaxAge > 0 {
-		trim, threshold = "MINID", strconv.FormatInt(time.Now().Add(-e.cfg.MaxAge).UnixMilli(), 10)
-	} else if e.cfg.MaxLen > 0 {
-		trim, threshold = "MAXLEN", strconv.FormatInt(e.cfg.MaxLen, 10)
-	}
+	trim, threshold := e.retention()
 	keys := []string{e.cfg.Prefix + name, e.cfg.Prefix + "once:" + name + ":" + key}
 	id, err := publishOnce.Run(ctx, e.cfg.Client, keys, trim, threshold, data, e.cfg.KeyTTL.Milliseconds()).Text()
 	if err != nil {
@@ -184,12 +179,25 @@ return id
 
 func (e *Engine) xadd(key string, data []byte) *redis.XAddArgs {
 	a := &redis.XAddArgs{Stream: key, Values: []any{"d", data}, Approx: true}
-	if e.cfg.MaxAge > 0 {
-		a.MinID = strconv.FormatInt(time.Now().Add(-e.cfg.MaxAge).UnixMilli(), 10)
-	} else if e.cfg.MaxLen > 0 {
+	switch trim, threshold := e.retention(); trim {
+	case "MINID":
+		a.MinID = threshold
+	case "MAXLEN":
 		a.MaxLen = e.cfg.MaxLen
 	}
 	return a
+}
+
+// retention is how an append trims its log: XADD's MINID (MaxAge) or
+// MAXLEN (MaxLen) and its threshold; "" when the log is not trimmed.
+func (e *Engine) retention() (trim, threshold string) {
+	switch {
+	case e.cfg.MaxAge > 0:
+		return "MINID", strconv.FormatInt(time.Now().Add(-e.cfg.MaxAge).UnixMilli(), 10)
+	case e.cfg.MaxLen > 0:
+		return "MAXLEN", strconv.FormatInt(e.cfg.MaxLen, 10)
+	}
+	return "", ""
 }
 
 // Subscribe subscribes to topic after the id after ("": from now on).
