@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -68,21 +67,10 @@ const channelPage = `<!doctype html><title>channel</title>
 // their own.
 func channelServer(t *testing.T, streams, items int) (*echo.Echo, *atomic.Int64, *atomic.Int64) {
 	t.Helper()
-	var upgrades, ownRequests atomic.Int64
+	counted := new(browsertest.Streams)
 	e := echo.New()
 	e.Logger.SetOutput(testWriter{t})
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			switch {
-			case strings.HasSuffix(r.URL.Path, "/channel.ws"):
-				upgrades.Add(1)
-			case r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream"):
-				ownRequests.Add(1)
-			}
-			return next(c)
-		}
-	})
+	e.Use(counted.Count)
 	echorpc.New(e, echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
 		"ticks": echorpc.Stream(func(c echo.Context, in struct {
 			N     int `json:"n"`
@@ -105,7 +93,7 @@ func channelServer(t *testing.T, streams, items int) (*echo.Echo, *atomic.Int64,
 	e.GET("/page", func(c echo.Context) error {
 		return c.HTML(http.StatusOK, fmt.Sprintf(channelPage, streams, streams, items))
 	})
-	return e, &upgrades, &ownRequests
+	return e, &counted.Upgrades, &counted.Own
 }
 
 // pageResult is what channelPage shows when it is done.

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,20 +33,10 @@ try {
 // another tab makes it refetch, and the subscription rides the page's
 // shared connection (channel.ws), not a request of its own.
 func TestLiveQueryInChromium(t *testing.T) {
-	var count, upgrades, ownStreams atomic.Int64
+	var count atomic.Int64
+	var streams browsertest.Streams
 	e := echo.New()
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			switch {
-			case strings.HasSuffix(r.URL.Path, "/channel.ws"):
-				upgrades.Add(1)
-			case r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream"):
-				ownStreams.Add(1)
-			}
-			return next(c)
-		}
-	})
+	e.Use(streams.Count)
 	live := topic.NewLive(topic.NewMemory(0))
 	rpc := echorpc.New(e, echorpc.Config{Prefix: "/rpc"})
 	rpc.Functions(echorpc.Funcs{"count": echorpc.Func(func(echo.Context, any) (int64, error) { return count.Load(), nil })}, echorpc.Query(0))
@@ -78,7 +67,7 @@ func TestLiveQueryInChromium(t *testing.T) {
 		browsertest.Text(t, ctx, "#out", func(s string) bool { return s == "count "+strconv.Itoa(want) })
 		t.Logf("bump %d in one tab to the refetched count in the other: %v", want, time.Since(start))
 	}
-	if upgrades.Load() != 1 || ownStreams.Load() != 0 {
-		t.Errorf("%d channel connections and %d streams of their own, want 1 and 0", upgrades.Load(), ownStreams.Load())
+	if streams.Upgrades.Load() != 1 || streams.Own.Load() != 0 {
+		t.Errorf("%d channel connections and %d streams of their own, want 1 and 0", streams.Upgrades.Load(), streams.Own.Load())
 	}
 }
