@@ -32,7 +32,9 @@ import (
 // admission (MaxInFlight, the instance's and the function's rules, the
 // caller's deadline, MaxStreams), the same run and interceptors, the same
 // statuses (outcome.go). The upgrade itself passes the cross-origin check,
-// the instance's rules and Config.MaxChannels.
+// the instance's rules and Config.MaxChannels; an open past
+// Config.MaxChannelStreams is refused by the reader itself, so that one
+// connection cannot start goroutines without end.
 //
 // Messages are JSON text frames. The caller sends
 //
@@ -65,6 +67,7 @@ var (
 	errNotWebSocket    = &Error{Status: http.StatusUpgradeRequired, Message: "This is the instance's shared stream connection: open it as a WebSocket."}
 	errTooManyChannels = &Error{Status: http.StatusServiceUnavailable, Message: "Too many open stream connections: try again later."}
 	errStreamID        = &Error{Status: http.StatusBadRequest, Message: "A stream's id is already open on this connection."}
+	errChannelFull     = &Error{Status: http.StatusServiceUnavailable, Message: "Too many open streams on this connection: try again later."}
 	errWroteOwn        = errors.New("echorpc: a function wrote its own response on the shared stream connection, which cannot carry it")
 )
 
@@ -200,6 +203,8 @@ func (ch *channel) receive(b []byte) bool {
 		refused = errStreamID
 	case ch.closing:
 		refused = errShutdown
+	case ch.rpc.config.MaxChannelStreams > 0 && len(ch.streams) >= ch.rpc.config.MaxChannelStreams:
+		refused = errChannelFull // answered here, by the reader: a caller that opens without end waits for its answers
 	default:
 		s.ctx, s.cancel = context.WithCancelCause(ch.ctx)
 		ch.streams[m.Open] = s

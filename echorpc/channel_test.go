@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +223,69 @@ func TestChannelShutdown(t *testing.T) {
 		_, _, err := conn.Read(context.Background())
 		assert.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err))
 	}
+}
+
+// A connection holds at most MaxChannelStreams streams: one more is
+// refused at once, with no goroutine started for it, and the others go
+// on; once one ends, its place is free again. Opening without end costs
+// the server no more than the bound's goroutines.
+func TestChannelStreamsPerConnection(t *testing.T) {
+	t.Run("bound", func(t *testing.T) {
+		srv := httptest.NewServer(streamServer(t, echorpc.Config{MaxChannelStreams: 2}, nil))
+		defer srv.Close()
+		conn := dialChannel(t, srv.URL, nil)
+		for id := 1; id <= 2; id++ {
+			sendMessage(t, conn, fmt.Sprintf(`{"open":%d,"call":{"weerpc":1.1,"function":"forever"}}`, id))
+			assert.Contains(t, readMessage(t, conn), fmt.Sprintf(`{"id":%d,"eventId":"1"`, id))
+		}
+		sendMessage(t, conn, `{"open":3,"call":{"weerpc":1.1,"function":"countdown","data":1}}`)
+		assert.Equal(t, `{"id":3,"reply":{"weerpc":1.1,"ok":false,"message":"Too many open streams on this connection: try again later.","data":null},"status":503,"retryAfter":1}`, readMessage(t, conn))
+
+		sendMessage(t, conn, `{"close":1}`)
+		require.Eventually(t, func() bool {
+			sendMessage(t, conn, `{"open":4,"call":{"weerpc":1.1,"function":"countdown","data":1}}`)
+			return strings.Contains(readMessage(t, conn), `"eventId":"1"`)
+		}, 5*time.Second, 20*time.Millisecond, "stream 1's place is free once it ended")
+		assert.Equal(t, `{"id":4,"end":{"weerpc":1.1,"ok":true,"message":null,"data":null}}`, readMessage(t, conn))
+	})
+	t.Run("default-bounds-goroutines", func(t *testing.T) {
+		srv := httptest.NewServer(streamServer(t, echorpc.Config{}, nil))
+		defer srv.Close()
+		conn := dialChannel(t, srv.URL, nil)
+		before := runtime.NumGoroutine()
+		const opens = 1500
+		replies := make(chan string, opens)
+		go func() {
+			for {
+				_, b, err := conn.Read(context.Background())
+				if err != nil {
+					close(replies)
+					return
+				}
+				replies <- string(b)
+			}
+		}()
+		for id := 1; id <= opens; id++ {
+			sendMessage(t, conn, fmt.Sprintf(`{"open":%d,"call":{"weerpc":1.1,"function":"forever"}}`, id))
+		}
+		started, refused := 0, 0
+		for started+refused < opens {
+			select {
+			case m := <-replies:
+				switch {
+				case strings.Contains(m, `"eventId":"1"`):
+					started++
+				case strings.Contains(m, `"status":503`):
+					refused++
+				default:
+					t.Fatalf("unexpected message %s", m)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%d started and %d refused of %d opens", started, refused, opens)
+			}
+		}
+		assert.Equal(t, 1000, started)
+		assert.Equal(t, opens-1000, refused)
+		assert.Less(t, runtime.NumGoroutine()-before, 1000+50, "a goroutine for each open stream, none for a refused one")
+	})
 }

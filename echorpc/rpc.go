@@ -207,6 +207,16 @@ type Config struct {
 	// Optional. Default 0 (no bound).
 	MaxChannels int
 
+	// MaxChannelStreams bounds the streams open at once on one shared
+	// stream connection, as HTTP/2 bounds a connection's concurrent
+	// streams: without it, one connection could open streams (and their
+	// goroutines) without end. One more is answered 503 "Too many open
+	// streams on this connection: try again later." with retryAfter, at
+	// once, before any goroutine starts for it; the connection's other
+	// streams go on. MaxStreams still bounds the instance's streams.
+	// Optional. Default 1,000; negative: no bound.
+	MaxChannelStreams int
+
 	// StreamPing is how often an idle stream gets a comment line (": ping"),
 	// so that proxies and browsers keep it open.
 	// Optional. Default 15s; a negative value sends none.
@@ -280,6 +290,7 @@ var DefaultConfig = Config{
 	BatchConcurrency:   8,
 	StreamPing:         15 * time.Second,
 	StreamWriteTimeout: 10 * time.Second,
+	MaxChannelStreams:  1000,
 	IdempotencyTTL:     24 * time.Hour,
 }
 
@@ -337,6 +348,9 @@ func New(r Router, config Config) *RPC {
 	}
 	if config.StreamWriteTimeout <= 0 {
 		config.StreamWriteTimeout = DefaultConfig.StreamWriteTimeout
+	}
+	if config.MaxChannelStreams == 0 {
+		config.MaxChannelStreams = DefaultConfig.MaxChannelStreams
 	}
 	if config.IdempotencyStore == nil {
 		config.IdempotencyStore = idempotency.NewMemory(0, 0)
