@@ -27,7 +27,10 @@ type memoryTopic struct {
 // NewMemory makes a memory engine that keeps the last maxLen items of each
 // topic (maxLen <= 0: 1,000). A topic keeps its items while the process
 // runs, with or without subscribers, so that one that reconnects resumes:
-// bound the number of topic names you publish to.
+// bound the number of topic names you publish to. A topic that has no
+// item is forgotten when its last subscriber leaves, so subscribers of
+// topics of their own (a topic per session, say) that get nothing cost
+// nothing once gone.
 func NewMemory(maxLen int) *Memory {
 	if maxLen <= 0 {
 		maxLen = 1000
@@ -99,5 +102,8 @@ func (s *memorySub) Close() {
 	if !s.done {
 		s.done = true
 		s.t.subs--
+		if s.t.subs == 0 && s.t.seq == 0 && s.m.topics[s.name] == s.t {
+			delete(s.m.topics, s.name) // nothing to resume from: it has had no item
+		}
 	}
 }

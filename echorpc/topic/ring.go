@@ -12,8 +12,9 @@ import (
 // concurrent use.
 type Ring struct {
 	mu    sync.Mutex
-	items []Item // circular
+	items []Item // circular once it holds size items; grown until then
 	ids   []ID
+	size  int // the capacity
 	first int // index of the oldest item
 	n     int
 	base  ID            // the id before the oldest item
@@ -21,10 +22,10 @@ type Ring struct {
 	wake  chan struct{} // closed and replaced when items come
 }
 
-// NewRing makes a ring of up to size items that follow base.
+// NewRing makes a ring of up to size items that follow base. It grows as
+// items come, so a topic that gets few costs little.
 func NewRing(size int, base ID) *Ring {
-	size = max(size, 1)
-	return &Ring{items: make([]Item, size), ids: make([]ID, size), base: base, wake: make(chan struct{})}
+	return &Ring{size: max(size, 1), base: base, wake: make(chan struct{})}
 }
 
 // Append adds items that follow the ring's last one, in order, dropping the
@@ -37,14 +38,19 @@ func (r *Ring) Append(items ...Item) {
 		if r.n > 0 && !r.ids[(r.first+r.n-1)%len(r.items)].Less(id) || r.n == 0 && !r.base.Less(id) {
 			continue // not after the last: already here
 		}
-		if r.n == len(r.items) {
+		if r.n == r.size {
 			r.base = r.ids[r.first]
 			r.items[r.first] = Item{}
 			r.first = (r.first + 1) % len(r.items)
 			r.n--
 		}
-		i := (r.first + r.n) % len(r.items)
-		r.items[i], r.ids[i] = it, id
+		if r.n == len(r.items) {
+			// not full yet, so never wrapped: first is 0
+			r.items, r.ids = append(r.items, it), append(r.ids, id)
+		} else {
+			i := (r.first + r.n) % len(r.items)
+			r.items[i], r.ids[i] = it, id
+		}
 		r.n++
 	}
 	close(r.wake)

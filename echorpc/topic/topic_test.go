@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -163,5 +164,101 @@ func TestServeDescribesItemsAsOut(t *testing.T) {
 	ts := rpc.TypeScript()
 	if !strings.Contains(ts, "Note") || strings.Contains(ts, "Encoded") {
 		t.Errorf("the items are not described as Note:\n%s", ts)
+	}
+}
+
+// A ring grows as items come, up to its size, and then drops its oldest:
+// whatever the count, a cursor at the oldest item it holds reads the rest
+// in order, and so it does again after a Reset.
+func TestRingGrowsThenWraps(t *testing.T) {
+	const size = 4
+	for _, appended := range []int{1, 3, 4, 5, 9, 13} {
+		t.Run(fmt.Sprint(appended), func(t *testing.T) {
+			r := topic.NewRing(size, topic.ID{Ms: 1})
+			for round, ms := range []uint64{1, 2} {
+				if round > 0 {
+					r.Reset(topic.ID{Ms: ms})
+				}
+				for i := 1; i <= appended; i++ {
+					r.Append(topic.Item{ID: fmt.Sprintf("%d-%d", ms, i)})
+				}
+				kept := min(appended, size)
+				first := topic.ID{Ms: ms, Seq: uint64(appended - kept)}
+				c, ok := r.Cursor(first)
+				if !ok {
+					t.Fatalf("round %d: no cursor at %v", round, first)
+				}
+				items, ok, err := r.Read(context.Background(), &c, 100)
+				if !ok || err != nil || len(items) != kept {
+					t.Fatalf("round %d: Read: %v %v %v, want %d items", round, items, ok, err, kept)
+				}
+				for j, it := range items {
+					if want := fmt.Sprintf("%d-%d", ms, appended-kept+j+1); it.ID != want {
+						t.Errorf("round %d: item %d is %s, want %s", round, j, it.ID, want)
+					}
+				}
+				if appended > size {
+					behind, _ := r.Cursor(topic.ID{Ms: ms, Seq: uint64(appended - kept - 1)})
+					if _, ok, _ := r.Read(context.Background(), &behind, 100); ok {
+						t.Errorf("round %d: a cursor behind the ring read from it", round)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Subscribers of topics of their own that get nothing (a topic per
+// session) cost little while they wait, and nothing once gone: a topic
+// holds no room for items it has not had, and one that has had none is
+// forgotten with its last subscriber.
+func TestMemorySubscribersOfTopicsOfTheirOwn(t *testing.T) {
+	const topics = 10_000
+	m := topic.NewMemory(1000)
+	ctx := context.Background()
+	var before, during, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	subs := make([]topic.Subscription, topics)
+	for i := range subs {
+		s, err := m.Subscribe(ctx, fmt.Sprintf("session:%d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs[i] = s
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&during)
+	for _, s := range subs {
+		s.Close()
+	}
+	subs = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perTopic := (int64(during.HeapAlloc) - int64(before.HeapAlloc)) / topics
+	left := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / topics
+	t.Logf("heap per waiting subscriber of its own topic: %d B; left per topic once gone: %d B", perTopic, left)
+	if perTopic > 2048 {
+		t.Errorf("a subscriber of its own topic holds %d B of heap, want at most 2 KiB (a ring of 1,000 items made in advance is about 48 KB)", perTopic)
+	}
+	if left > 160 { // the map keeps its room (about 40 B a topic); a topic kept is about 300 B
+		t.Errorf("%d B per topic left once its subscribers are gone", left)
+	}
+	// a topic that has had an item keeps it for subscribers that resume
+	id, err := topic.Publish(ctx, m, "session:kept", Note{N: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Subscribe(ctx, "session:kept", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = m.Subscribe(ctx, "session:kept", strings.Split(id, "-")[0]+"-0"); err != nil {
+		t.Fatalf("resume before the kept item: %v", err)
+	}
+	items, err := s.Next(ctx)
+	if err != nil || len(items) != 1 || items[0].ID != id {
+		t.Fatalf("resumed: %v %v, want the kept item %s", items, err, id)
 	}
 }
