@@ -65,13 +65,14 @@ const channelPage = `<!doctype html><title>channel</title>
 // channelServer serves channelPage and the instance it streams from, and
 // counts the stream connections and the streams that came as requests of
 // their own.
-func channelServer(t *testing.T, streams, items int) (*echo.Echo, *atomic.Int64, *atomic.Int64) {
+func channelServer(t *testing.T, cfg echorpc.Config, streams, items int) (*echo.Echo, *atomic.Int64, *atomic.Int64) {
 	t.Helper()
 	counted := new(browsertest.Streams)
 	e := echo.New()
 	e.Logger.SetOutput(testWriter{t})
 	e.Use(counted.Count)
-	echorpc.New(e, echorpc.Config{Prefix: "/rpc"}).Functions(echorpc.Funcs{
+	cfg.Prefix = "/rpc"
+	echorpc.New(e, cfg).Functions(echorpc.Funcs{
 		"ticks": echorpc.Stream(func(c echo.Context, in struct {
 			N     int `json:"n"`
 			Every int `json:"every"`
@@ -112,7 +113,7 @@ type pageResult struct {
 // seventh stream and the call would wait).
 func TestBrowserChannelHTTP1(t *testing.T) {
 	const tabs, streams, items = 4, 20, 10
-	e, upgrades, own := channelServer(t, streams, items)
+	e, upgrades, own := channelServer(t, echorpc.Config{}, streams, items)
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 	results := runChannelTabs(t, srv.URL+"/page", tabs, false)
@@ -125,12 +126,25 @@ func TestBrowserChannelHTTP1(t *testing.T) {
 	assert.Equal(t, int64(0), own.Load(), "no stream came as a request of its own")
 }
 
+// Past the connection's MaxChannelStreams, the page's further streams go
+// as requests of their own, and every one gets every item.
+func TestBrowserChannelFull(t *testing.T) {
+	const streams, items = 5, 4
+	e, upgrades, own := channelServer(t, echorpc.Config{MaxChannelStreams: 3}, streams, items)
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	r := runChannelTabs(t, srv.URL+"/page", 1, false)[0]
+	assert.True(t, r.Complete, "%+v", r)
+	assert.Equal(t, int64(1), upgrades.Load(), "one shared connection")
+	assert.Equal(t, int64(streams-3), own.Load(), "the streams past the bound came as requests of their own")
+}
+
 // The same load over TLS and HTTP/2: the page and its calls go over
 // HTTP/2, and each tab's streams over its one shared connection (a
 // WebSocket, which Go's server takes over HTTP/1.1 beside it).
 func TestBrowserChannelHTTP2(t *testing.T) {
 	const tabs, streams, items = 4, 20, 10
-	e, upgrades, own := channelServer(t, streams, items)
+	e, upgrades, own := channelServer(t, echorpc.Config{}, streams, items)
 	srv := httptest.NewUnstartedServer(e)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

@@ -46,6 +46,7 @@ import (
 // for each stream:
 //
 //	{"id":1,"status":503,"reply":ENVELOPE,"retryAfter":1}  it did not start: answered as a call would be
+//	{"id":1,"status":503,"reply":ENVELOPE,"retryAfter":1,"full":true}  the connection holds MaxChannelStreams: open it as a request of its own
 //	{"id":1,"start":true}                                   it started, with nothing to send yet
 //	{"id":1,"eventId":"8","envelope":ENVELOPE}              an item (the first one starts it)
 //	{"id":1,"end":ENVELOPE}                                 the end: ok, or failing with its "status"
@@ -99,6 +100,7 @@ type channelStream struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	started atomic.Bool // its first message (start or an item) is written
+	full    bool        // refused: the connection holds MaxChannelStreams
 	out     channelReply
 }
 
@@ -204,7 +206,7 @@ func (ch *channel) receive(b []byte) bool {
 	case ch.closing:
 		refused = errShutdown
 	case ch.rpc.config.MaxChannelStreams > 0 && len(ch.streams) >= ch.rpc.config.MaxChannelStreams:
-		refused = errChannelFull // answered here, by the reader: a caller that opens without end waits for its answers
+		refused, s.full = errChannelFull, true // answered here, by the reader: a caller that opens without end waits for its answers
 	default:
 		s.ctx, s.cancel = context.WithCancelCause(ch.ctx)
 		ch.streams[m.Open] = s
@@ -325,6 +327,9 @@ func (ch *channel) reply(s *channelStream, v dialect, res *Result) {
 	b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(status), 10))
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		b.WriteString(`,"retryAfter":1`)
+	}
+	if s.full {
+		b.WriteString(`,"full":true`) // the clients send it as a request of its own
 	}
 	b.WriteByte('}')
 	_ = ch.write(b.Bytes())

@@ -239,7 +239,7 @@ func TestChannelStreamsPerConnection(t *testing.T) {
 			assert.Contains(t, readMessage(t, conn), fmt.Sprintf(`{"id":%d,"eventId":"1"`, id))
 		}
 		sendMessage(t, conn, `{"open":3,"call":{"weerpc":1.1,"function":"countdown","data":1}}`)
-		assert.Equal(t, `{"id":3,"reply":{"weerpc":1.1,"ok":false,"message":"Too many open streams on this connection: try again later.","data":null},"status":503,"retryAfter":1}`, readMessage(t, conn))
+		assert.Equal(t, `{"id":3,"reply":{"weerpc":1.1,"ok":false,"message":"Too many open streams on this connection: try again later.","data":null},"status":503,"retryAfter":1,"full":true}`, readMessage(t, conn))
 
 		sendMessage(t, conn, `{"close":1}`)
 		require.Eventually(t, func() bool {

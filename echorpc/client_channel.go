@@ -103,6 +103,7 @@ type channelFrame struct {
 	Envelope   jsontext.Value `json:"envelope"`
 	End        jsontext.Value `json:"end"`
 	RetryAfter int            `json:"retryAfter"`
+	Full       bool           `json:"full"` // the connection holds all the streams it may
 
 	tooLarge bool // the message was over the client's limit, and dropped
 }
@@ -451,6 +452,9 @@ func (c *Client) channelStream(ctx context.Context, d clientDialect, function st
 	case f.tooLarge:
 		s.close(true)
 		return nil, &Error{Status: http.StatusOK, Message: fmt.Sprintf("A stream event is larger than the client's limit of %d bytes (Client.MaxReplyBytes).", c.maxReplyBytes())}
+	case f.Full:
+		s.close(false)
+		return nil, errNoChannel // as HTTP/2 clients do past a connection's stream bound
 	case f.Reply != nil:
 		s.close(false) // the server is done with it
 		if err := d.check(function, clientReply{status: f.Status, raw: f.Reply}, nil); err != nil {

@@ -283,6 +283,21 @@ func TestClientStreamFallsBackWhenChannelsAreFull(t *testing.T) {
 	assert.Equal(t, int64(2), srv.posts.Load())
 }
 
+// Past the connection's MaxChannelStreams, a stream goes as a request of
+// its own, as an HTTP/2 client opens another connection past a server's
+// stream bound: every stream gets every item.
+func TestClientStreamFallsBackPastTheConnectionsStreams(t *testing.T) {
+	srv := newResumingServer(t, echorpc.Config{MaxChannelStreams: 3}, 5*time.Millisecond)
+	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
+	got, errs := streamAll(t, client, keys(8), 20)
+	for _, k := range keys(8) {
+		require.NoError(t, errs[k], k)
+		assert.Equal(t, upTo(20), got[k], k)
+	}
+	assert.Equal(t, int64(1), srv.upgrades.Load())
+	assert.Equal(t, int64(5), srv.posts.Load(), "the 5 streams past the bound of 3 took requests of their own")
+}
+
 // Stopping the loop, or ending the context, ends that stream's handler on
 // the server and leaves the connection's other streams going; the
 // context's deadline travels with the stream.

@@ -33,6 +33,8 @@ interface Message {
   status?: number;
   reply?: unknown;
   retryAfter?: number;
+  /** The connection holds all the streams it may: this one goes as a request of its own. */
+  full?: boolean;
   start?: true;
   eventId?: string;
   envelope?: unknown;
@@ -80,8 +82,10 @@ function connect(): Promise<WebSocket | undefined> {
  * the stream's (the server's deadline) and signal ends it. Resolves to the
  * stream's events (status 200, feed), its reply when it did not start, a
  * status-0 reply when the connection dropped first, or undefined when there
- * is no connection to be had, and for a stream with headers of its own or
- * without credentials (options), which a WebSocket cannot carry.
+ * is no connection to be had, when the connection holds all the streams it
+ * may (the server's Config.MaxChannelStreams), and for a stream with
+ * headers of its own or without credentials (options), which a WebSocket
+ * cannot carry.
  */
 export async function open(body: string, lastEventId: string | undefined, timeout: number | undefined, signal: AbortSignal, options: StreamOptions): Promise<Reply | undefined> {
   if (options.headers || options.credentials == "omit" || Date.now() - failedAt < offAfterFailure) return undefined;
@@ -108,7 +112,7 @@ export async function open(body: string, lastEventId: string | undefined, timeou
       message(m) {
         if (m.reply !== undefined) {
           forget();
-          resolve({ status: m.status!, body: m.reply, retryAfter: m.retryAfter && m.retryAfter * 1000 });
+          resolve(m.full ? undefined : { status: m.status!, body: m.reply, retryAfter: m.retryAfter && m.retryAfter * 1000 });
           return;
         }
         resolve({ status: 200, feed: events.read() }); // the first message that is not a reply starts it
