@@ -69,10 +69,13 @@ func (m *Memory) Subscribe(_ context.Context, topic, after string) (Subscription
 		c, _ = t.ring.Cursor(t.ring.Last())
 	} else {
 		id, ok := ParseID(after)
-		if !ok || id.Ms != m.start || t.ring.Last().Less(id) {
-			return nil, ErrGap
+		if ok && id.Ms == m.start && !t.ring.Last().Less(id) {
+			c, ok = t.ring.Cursor(id)
+		} else {
+			ok = false
 		}
-		if c, ok = t.ring.Cursor(id); !ok {
+		if !ok {
+			m.forget(topic, t)
 			return nil, ErrGap
 		}
 	}
@@ -102,8 +105,14 @@ func (s *memorySub) Close() {
 	if !s.done {
 		s.done = true
 		s.t.subs--
-		if s.t.subs == 0 && s.t.seq == 0 && s.m.topics[s.name] == s.t {
-			delete(s.m.topics, s.name) // nothing to resume from: it has had no item
-		}
+		s.m.forget(s.name, s.t)
+	}
+}
+
+// forget drops a topic that has neither subscribers nor items: there is
+// nothing in it to resume from. m.mu is held.
+func (m *Memory) forget(name string, t *memoryTopic) {
+	if t.subs == 0 && t.seq == 0 && m.topics[name] == t {
+		delete(m.topics, name)
 	}
 }

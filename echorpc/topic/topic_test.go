@@ -226,6 +226,11 @@ func TestMemorySubscribersOfTopicsOfTheirOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 		subs[i] = s
+		// a caller that resumes a topic with nothing in it gets a gap,
+		// and leaves nothing behind
+		if _, err := m.Subscribe(ctx, fmt.Sprintf("resumed:%d", i), "1-1"); err != topic.ErrGap {
+			t.Fatalf("resuming an empty topic: %v, want ErrGap", err)
+		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&during)
