@@ -147,6 +147,17 @@ func streamAll(t *testing.T, client *echorpc.Client, keys []string, to int) (map
 	return got, errs
 }
 
+// streamEach runs n streams of "count" to to at once (streamAll), and
+// checks that each got every item, 1 to to, in order, with no error.
+func streamEach(t *testing.T, client *echorpc.Client, n, to int) {
+	t.Helper()
+	got, errs := streamAll(t, client, keys(n), to)
+	for _, k := range keys(n) {
+		require.NoError(t, errs[k], k)
+		assert.Equal(t, upTo(to), got[k], k)
+	}
+}
+
 func keys(n int) []string {
 	k := make([]string, n)
 	for i := range k {
@@ -168,19 +179,13 @@ func upTo(n int) []int {
 func TestClientStreamsShareOneConnection(t *testing.T) {
 	srv := newResumingServer(t, echorpc.Config{}, time.Millisecond)
 	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
-	got, errs := streamAll(t, client, keys(50), 20)
-	for _, k := range keys(50) {
-		require.NoError(t, errs[k], k)
-		assert.Equal(t, upTo(20), got[k], k)
-	}
+	streamEach(t, client, 50, 20)
 	assert.Equal(t, int64(1), srv.upgrades.Load())
 	assert.Equal(t, int64(0), srv.posts.Load())
 
 	// A stream that opens while the connection is idle (not yet closed)
 	// takes the same one.
-	got, errs = streamAll(t, client, keys(1), 3)
-	require.NoError(t, errs["s0"])
-	assert.Equal(t, upTo(3), got["s0"])
+	streamEach(t, client, 1, 3)
 	assert.Equal(t, int64(1), srv.upgrades.Load())
 }
 
@@ -235,14 +240,8 @@ func TestClientStreamsResumeAfterTheConnectionDrops(t *testing.T) {
 func TestClientStreamFallsBackWithoutTheChannel(t *testing.T) {
 	srv := newResumingServer(t, echorpc.Config{DisableChannel: true}, 0)
 	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
-	got, errs := streamAll(t, client, keys(1), 3)
-	require.NoError(t, errs["s0"])
-	assert.Equal(t, upTo(3), got["s0"])
-	got, errs = streamAll(t, client, keys(5), 3)
-	for _, k := range keys(5) {
-		require.NoError(t, errs[k], k)
-		assert.Equal(t, upTo(3), got[k], k)
-	}
+	streamEach(t, client, 1, 3)
+	streamEach(t, client, 5, 3)
 	assert.Equal(t, int64(1), srv.upgrades.Load())
 	assert.Equal(t, int64(6), srv.posts.Load())
 }
@@ -258,11 +257,7 @@ func TestClientStreamFallsBackOverHTTP2(t *testing.T) {
 	t.Cleanup(hc.CloseIdleConnections)
 	client := &echorpc.Client{Endpoint: srv.URL + "/rpc", HTTPClient: hc}
 	for range 2 {
-		got, errs := streamAll(t, client, keys(3), 3)
-		for _, k := range keys(3) {
-			require.NoError(t, errs[k], k)
-			assert.Equal(t, upTo(3), got[k], k)
-		}
+		streamEach(t, client, 3, 3)
 	}
 	assert.Equal(t, int64(0), srv.upgrades.Load(), "the upgrade never leaves an HTTP/2 transport")
 	assert.Equal(t, int64(6), srv.posts.Load())
@@ -275,9 +270,7 @@ func TestClientStreamFallsBackWhenChannelsAreFull(t *testing.T) {
 	dialChannel(t, srv.URL, nil) // the one connection the server takes
 	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
 	for range 2 {
-		got, errs := streamAll(t, client, keys(1), 2)
-		require.NoError(t, errs["s0"])
-		assert.Equal(t, upTo(2), got["s0"])
+		streamEach(t, client, 1, 2)
 	}
 	assert.Equal(t, int64(3), srv.upgrades.Load())
 	assert.Equal(t, int64(2), srv.posts.Load())
@@ -289,11 +282,7 @@ func TestClientStreamFallsBackWhenChannelsAreFull(t *testing.T) {
 func TestClientStreamFallsBackPastTheConnectionsStreams(t *testing.T) {
 	srv := newResumingServer(t, echorpc.Config{MaxChannelStreams: 3}, 5*time.Millisecond)
 	client := &echorpc.Client{Endpoint: srv.URL + "/rpc"}
-	got, errs := streamAll(t, client, keys(8), 20)
-	for _, k := range keys(8) {
-		require.NoError(t, errs[k], k)
-		assert.Equal(t, upTo(20), got[k], k)
-	}
+	streamEach(t, client, 8, 20)
 	assert.Equal(t, int64(1), srv.upgrades.Load())
 	assert.Equal(t, int64(5), srv.posts.Load(), "the 5 streams past the bound of 3 took requests of their own")
 }
