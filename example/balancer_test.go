@@ -63,6 +63,7 @@ frontend wrpc
   default_backend instances
 backend instances
   balance roundrobin
+  http-response set-header X-Backend %s
 ` + servers.String()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "haproxy.cfg")

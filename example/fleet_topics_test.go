@@ -35,8 +35,9 @@ import (
 //   - Redis paused (SIGSTOP) for 3 s, and later killed (SIGKILL) and
 //     started again from its append-only file: every subscriber gets every
 //     item, once, in order, and no stream is ended by the server (no
-//     subscriber connects twice).
-//   - Instance B killed (SIGKILL) mid-run: its subscribers reconnect
+//     subscriber makes a second request).
+//   - Instance B killed (SIGKILL) mid-run: its subscribers, and only they
+//     (haproxy names the instance that answered in X-Backend), reconnect
 //     through the balancer to A with Last-Event-ID, and resume with nothing
 //     lost and nothing twice.
 //   - Redis started again without its data: every subscriber gets the gap
@@ -89,10 +90,27 @@ func TestFleetTopics(t *testing.T) {
 	took := subs.waitAll(t, pubs, 60*time.Second)
 	t.Logf("every subscriber has every item %s after the last publish", took.Round(time.Millisecond))
 	subs.check(t, pubs)
-	assert.Equal(t, int64(topicSubscribers), subs.dials.Load(), "no stream was ended by the server: each subscriber connected once")
+	onA, onB, other := 0, 0, 0
+	backends, requests := subs.placement()
+	for i, r := range requests {
+		switch {
+		case r != 1:
+			other++
+		case backends[i] == "s0":
+			onA++
+		case backends[i] == "s1":
+			onB++
+		default:
+			other++
+		}
+	}
+	assert.Zero(t, other, "no stream was ended by the server: each subscriber made one request, answered by A or B")
+	// haproxy's round robin spreads them (not exactly evenly: the warm-up's
+	// requests took turns too)
+	assert.Greater(t, onB, topicSubscribers/4, "streams on B")
+	assert.Greater(t, onA, topicSubscribers/4, "streams on A")
 
-	// Instance B killed: its subscribers resume on A.
-	before := subs.dials.Load()
+	// Instance B killed: its subscribers, and only they, resume on A.
 	start = time.Now()
 	pubs.run(ctx, topicKillFor, func(at time.Duration) {
 		if at == topicKillFor/3 {
@@ -105,12 +123,26 @@ func TestFleetTopics(t *testing.T) {
 	took = subs.waitAll(t, pubs, 60*time.Second)
 	t.Logf("every subscriber has every item %s after the last publish", took.Round(time.Millisecond))
 	subs.check(t, pubs)
-	reconnected := subs.dials.Load() - before
-	t.Logf("%d subscribers reconnected", reconnected)
-	// haproxy's round robin put about half on B (not exactly: the
-	// warm-up's connections took turns too); those on A stay put
-	assert.GreaterOrEqual(t, reconnected, int64(topicSubscribers/3), "B's subscribers reconnected to A")
-	assert.LessOrEqual(t, reconnected, int64(2*topicSubscribers/3), "A's subscribers did not reconnect")
+	nowOn, nowRequests := subs.placement()
+	var moved, stayed, wrong int
+	var extra int64
+	for i := range nowOn {
+		switch {
+		case backends[i] == "s0" && nowOn[i] == "s0" && nowRequests[i] == requests[i]:
+			stayed++
+		case backends[i] == "s1" && nowOn[i] == "s0" && nowRequests[i] > requests[i]:
+			moved++
+			extra += nowRequests[i] - requests[i] - 1
+		default:
+			wrong++
+			if wrong <= 3 {
+				t.Errorf("subscriber %d: on %q with %d requests before B was killed, on %q with %d after", i, backends[i], requests[i], nowOn[i], nowRequests[i])
+			}
+		}
+	}
+	t.Logf("B's %d subscribers resumed on A (%d requests beyond one each); A's %d stayed put", moved, extra, stayed)
+	assert.Equal(t, onB, moved, "each of B's subscribers resumed on A")
+	assert.Equal(t, onA, stayed, "no subscriber of A made a request again")
 
 	// Redis started again without its data: a gap for every subscriber.
 	redis.stop(syscall.SIGKILL, 5*time.Second)
@@ -269,6 +301,8 @@ func (p *topicPublisherSet) run(ctx context.Context, d time.Duration, at func(ti
 
 // topicSubscriber is one changes stream and what it has seen.
 type topicSubscriber struct {
+	requests atomic.Int64 // requests made for the stream (one, and one per resume)
+	backend  atomic.Value // string: the instance that answered the last of them (haproxy's X-Backend)
 	warm     atomic.Bool  // a warm-up item came
 	received atomic.Int64 // publishers' items, in order
 	mu       sync.Mutex
@@ -299,23 +333,49 @@ func openTopicSubscribers(ctx context.Context, t *testing.T, lb string, n int) *
 		},
 	}
 	t.Cleanup(transport.CloseIdleConnections)
-	httpClient := &http.Client{Transport: transport}
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
 	ctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(cancel)
 	for range n {
 		s := &topicSubscriber{last: make([]int64, topicPublishers)}
+		s.backend.Store("")
 		set.subs = append(set.subs, s)
 		c := &echorpc.Client{
 			Endpoint:   lb + "/rpc/clients",
-			HTTPClient: httpClient,
+			HTTPClient: &http.Client{Transport: backendRecorder{s, transport}},
 			Retry:      &echorpc.Retry{Attempts: 30, Base: 100 * time.Millisecond, Max: time.Second, MaxElapsed: 30 * time.Second},
 			Idempotent: map[string]bool{"changes": true},
 		}
 		wg.Go(func() { s.read(ctx, c) })
 	}
 	return set
+}
+
+// backendRecorder counts a subscriber's requests and records which
+// instance answered each, from the header the balancer adds.
+type backendRecorder struct {
+	s  *topicSubscriber
+	rt http.RoundTripper
+}
+
+func (r backendRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.s.requests.Add(1)
+	res, err := r.rt.RoundTrip(req)
+	if err == nil {
+		r.s.backend.Store(res.Header.Get("X-Backend"))
+	}
+	return res, err
+}
+
+// placement is, for each subscriber, the instance that serves its stream
+// and the requests it has made so far.
+func (set *topicSubscriberSet) placement() (backends []string, requests []int64) {
+	for _, s := range set.subs {
+		backends = append(backends, s.backend.Load().(string))
+		requests = append(requests, s.requests.Load())
+	}
+	return backends, requests
 }
 
 // read reads the stream until it ends, checking the publishers' numbers.
