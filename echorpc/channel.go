@@ -232,9 +232,33 @@ var upgradeHeaders = map[string]bool{"Upgrade": true, "Connection": true, "Sec-W
 // run runs one stream through the pipeline, as serve does a request: the
 // instance's load and rules, its call's own checks, its function, and its
 // answer, as a reply when it did not start.
+//
+// Its frame, and those of the calls it makes before the function runs, stay
+// on the stream's goroutine for the stream's life: the work before and after
+// the call is in functions of their own (exchange, admit, answer), whose
+// frames are gone by then, so that an idle stream's stack stays small.
 func (ch *channel) run(s *channelStream, m *channelMessage) {
 	defer ch.done(s)
 	defer ch.abort()
+	x := ch.exchange(s, m)
+	defer x.free()
+	if !ch.rpc.inFlight.take(ch.rpc.config.MaxInFlight) {
+		ch.refuse(s, x, errOverloaded)
+		return
+	}
+	defer ch.rpc.inFlight.give(ch.rpc.config.MaxInFlight)
+	it := &x.one[0]
+	if !ch.admit(s, x, m, it) {
+		return
+	}
+	x.run(x.c, it)
+	ch.answer(s, x, it)
+}
+
+// exchange is the exchange of stream s, opened by m: its request is the
+// upgrade's, under the stream's context, with the upgrade's own headers
+// left out and m's in.
+func (ch *channel) exchange(s *channelStream, m *channelMessage) *exchange {
 	up := ch.c.Request()
 	h := make(http.Header, len(up.Header)+2)
 	for k, v := range up.Header {
@@ -255,24 +279,35 @@ func (ch *channel) run(s *channelStream, m *channelMessage) {
 	c.SetRequest(r)
 	x := ch.rpc.newExchange(c)
 	x.frames = s
-	defer x.free()
-	if !ch.rpc.inFlight.take(ch.rpc.config.MaxInFlight) {
-		res := x.refusal(x.c, nil, errOverloaded)
-		ch.reply(s, v11, &res)
-		return
-	}
-	defer ch.rpc.inFlight.give(ch.rpc.config.MaxInFlight)
+	return x
+}
+
+// admit sets it to m's call, resolved, when the instance's rules let the
+// caller in; otherwise it answers s with the refusal and returns false.
+func (ch *channel) admit(s *channelStream, x *exchange, m *channelMessage, it *item) bool {
 	if failure := x.who.check(&ch.rpc.rules); failure != nil {
-		res := x.refusal(x.c, nil, failure)
-		ch.reply(s, v11, &res)
-		return
+		ch.refuse(s, x, failure)
+		return false
 	}
 	req, failure := parseRequest(m.Call, ch.rpc.config.MaxDepth-1)
-	it := item{v: v11, refused: failure}
+	*it = item{v: v11, refused: failure}
 	if failure == nil {
-		it = x.resolve(&req)
+		*it = x.resolve(&req)
 	}
-	x.run(x.c, &it)
+	return true
+}
+
+// refuse answers s with refusal e, as the instance's interceptors see it.
+func (ch *channel) refuse(s *channelStream, x *exchange, e *Error) {
+	res := x.refusal(x.c, nil, e)
+	ch.reply(s, v11, &res)
+}
+
+// answer answers s with it's outcome when its stream did not start, and
+// warns of headers its function set, which the shared connection cannot
+// carry.
+func (ch *channel) answer(s *channelStream, x *exchange, it *item) {
+	c := x.c
 	switch {
 	case s.started.Load():
 	case c.Response().Committed:

@@ -73,7 +73,7 @@ var replayedTrue = []string{"true"}
 // runKeyed runs an item of a function that takes keys, when its request
 // carries one: a replay, a refusal, or the call with its outcome stored.
 // It reports false, having done nothing, when the request has no key.
-func (x *exchange) runKeyed(c echo.Context, it *item, data []byte, deadline time.Time, bounded bool) bool {
+func (x *exchange) runKeyed(c echo.Context, it *item) bool {
 	raw, has, failure := requestKey(x.c.Request())
 	if !has {
 		return false
@@ -86,9 +86,9 @@ func (x *exchange) runKeyed(c echo.Context, it *item, data []byte, deadline time
 		it.res = x.refusal(c, fn, failure)
 		return true
 	}
-	store, key, print := x.rpc.config.IdempotencyStore, x.scopedKey(fn, raw), fingerprint(data)
+	store, key, print := x.rpc.config.IdempotencyStore, x.scopedKey(fn, raw), fingerprint(it.data)
 	lease := noDeadlineLease
-	if bounded {
+	if deadline, bounded := x.deadline(fn); bounded {
 		lease = time.Until(deadline) + leaseMargin
 	}
 	ctx, cancel := context.WithTimeout(x.c.Request().Context(), storeTimeout)
@@ -112,7 +112,7 @@ func (x *exchange) runKeyed(c echo.Context, it *item, data []byte, deadline time
 		return true
 	}
 	x.c.Set(keyContextKey, key)
-	it.res = x.invoke(c, fn, it.v, data, deadline, bounded)
+	x.invoke(c, it)
 	x.keep(fn, key, token, print, &it.res)
 	return true
 }

@@ -17,10 +17,8 @@ import (
 // for its turn).
 func (x *exchange) run(c echo.Context, it *item) {
 	fn := it.fn
-	deadline, bounded := time.Time{}, false
-	if fn != nil {
-		deadline, bounded = x.deadline(fn)
-		if it.refused == nil && bounded && !time.Now().Before(deadline) {
+	if fn != nil && it.refused == nil {
+		if deadline, bounded := x.deadline(fn); bounded && !time.Now().Before(deadline) {
 			it.refused = errDeadline
 		}
 	}
@@ -35,42 +33,46 @@ func (x *exchange) run(c echo.Context, it *item) {
 		}
 		defer x.rpc.open.give(x.rpc.config.MaxStreams)
 	}
-	data := it.data
-	if data == nil {
-		data = nullJSON
+	if it.data == nil {
+		it.data = nullJSON
 	}
 	c.Set(FunctionKey, fn.nameValue)
-	if fn.takesKeys() && x.runKeyed(c, it, data, deadline, bounded) { // idempotencykey.go
+	if fn.takesKeys() && x.runKeyed(c, it) { // idempotencykey.go
 		return
 	}
-	it.res = x.invoke(c, fn, it.v, data, deadline, bounded)
+	x.invoke(c, it)
 }
 
-// invoke runs fn and returns its settled answer, its unexpected error
-// logged.
-func (x *exchange) invoke(c echo.Context, fn *function, v dialect, data []byte, deadline time.Time, bounded bool) Result {
-	res := x.call(c, fn, v, data, deadline, bounded)
-	if hidden := settle(&res); hidden != nil { // an interceptor's own answer
-		c.Logger().Errorf("echorpc: function %q: %v", fn.name, hidden)
+// invoke runs it's function and sets its settled answer, its unexpected
+// error logged.
+//
+// It, call and run take the item by pointer and set its answer in place: a
+// stream's goroutine keeps their frames for the stream's life, so they
+// carry no copy of it.
+func (x *exchange) invoke(c echo.Context, it *item) {
+	res := &it.res
+	*res = x.call(c, it)
+	if hidden := settle(res); hidden != nil { // an interceptor's own answer
+		c.Logger().Errorf("echorpc: function %q: %v", it.fn.name, hidden)
 	}
 	if res.Err != nil {
-		logError(c, fn, &res)
+		logError(c, it.fn, res)
 	}
-	return res
 }
 
 var nullJSON = []byte("null")
 
-// call runs fn through its interceptors, under its deadline.
-func (x *exchange) call(c echo.Context, fn *function, v dialect, data []byte, deadline time.Time, bounded bool) Result {
-	if bounded {
+// call runs it's function through its interceptors, under its deadline.
+func (x *exchange) call(c echo.Context, it *item) Result {
+	fn := it.fn
+	if deadline, bounded := x.deadline(fn); bounded {
 		r := c.Request()
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
 		c.SetRequest(r.WithContext(ctx))
 		defer c.SetRequest(r)
 	}
-	return fn.invoke(c, Call{Instance: x.rpc.path, Function: fn.name, Data: data, Stream: fn.stream, dialect: v, files: x.files, frames: x.frames})
+	return fn.invoke(c, Call{Instance: x.rpc.path, Function: fn.name, Data: it.data, Stream: fn.stream, dialect: it.v, files: x.files, frames: x.frames})
 }
 
 // logError logs a call's unexpected error by its kind, once.
