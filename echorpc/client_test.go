@@ -307,6 +307,20 @@ func TestClientReplyChecks(t *testing.T) {
 			expectStatus: 200, expectMessage: "not a weeRPC envelope"},
 		{name: "failure-keeps-its-message", givenStatus: 409, givenReply: `{"weerpc":1.1,"ok":false,"message":"Taken.","data":{"id":1}}`,
 			expectStatus: 409, expectMessage: "Taken."},
+		// read as encoding/json reads an object into a map
+		{name: "a-name-twice-takes-its-last", givenStatus: 200, givenReply: `{"weerpc":1.1,"ok":false,"ok":true,"data":0,"data":1}`, expectOK: true},
+		{name: "escaped-names", givenStatus: 200, givenReply: `{"weerpc":1.1,"\u006fk":true,"d\u0061ta":1}`, expectOK: true},
+		{name: "members-in-any-order-nested", givenStatus: 200, givenReply: " {\n\"data\" : 1 , \"x\":{\"ok\":false,\"data\":[2]}, \"ok\":true,\"weerpc\":1.1}\n", expectOK: true},
+		{name: "escaped-message", givenStatus: 409, givenReply: `{"weerpc":1.1,"ok":false,"message":"\"Taken\" \u00e9"}`,
+			expectStatus: 409, expectMessage: `"Taken" é`},
+		{name: "invalid-utf8-message", givenStatus: 409, givenReply: "{\"weerpc\":1.1,\"ok\":false,\"message\":\"a\xffb\"}",
+			expectStatus: 409, expectMessage: "a\ufffdb"},
+		{name: "trailing-data", givenStatus: 200, givenReply: `{"weerpc":1.1,"ok":true,"data":1} {}`,
+			expectStatus: 200, expectMessage: "not a weeRPC envelope"},
+		{name: "unclosed", givenStatus: 200, givenReply: `{"weerpc":1.1,"ok":true,"data":1`,
+			expectStatus: 200, expectMessage: "not a weeRPC envelope"},
+		{name: "null", givenStatus: 200, givenReply: `null`,
+			expectStatus: 200, expectMessage: "not a weeRPC envelope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
