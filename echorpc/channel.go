@@ -303,7 +303,7 @@ func (ch *channel) refuse(s *channelStream, x *exchange, e *Error) {
 	ch.reply(s, v11, &res)
 }
 
-// answer answers s with it's outcome when its stream did not start, and
+// answer answers s with the item's outcome when its stream did not start, and
 // warns of headers its function set, which the shared connection cannot
 // carry.
 func (ch *channel) answer(s *channelStream, x *exchange, it *item) {

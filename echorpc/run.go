@@ -43,7 +43,7 @@ func (x *exchange) run(c echo.Context, it *item) {
 	x.invoke(c, it)
 }
 
-// invoke runs it's function and sets its settled answer, its unexpected
+// invoke runs the item's function and sets its settled answer, its unexpected
 // error logged.
 //
 // It, call and run take the item by pointer and set its answer in place: a
@@ -62,7 +62,7 @@ func (x *exchange) invoke(c echo.Context, it *item) {
 
 var nullJSON = []byte("null")
 
-// call runs it's function through its interceptors, under its deadline.
+// call runs the item's function through its interceptors, under its deadline.
 func (x *exchange) call(c echo.Context, it *item) Result {
 	fn := it.fn
 	if deadline, bounded := x.deadline(fn); bounded {
