@@ -74,16 +74,16 @@ func (x *exchange) admitItem(fn *function) *Error {
 
 // deadline is the one absolute deadline of a call of fn: the request's
 // arrival plus the shorter of the function's timeout and the caller's, so
-// every item of a batch shares it.
-func (x *exchange) deadline(fn *function) (time.Time, bool) {
+// every item of a batch shares it; zero when neither has one.
+func (x *exchange) deadline(fn *function) time.Time {
 	d := fn.timeout
 	if x.asked > 0 && (d == 0 || x.asked < d) {
 		d = x.asked
 	}
 	if d == 0 {
-		return time.Time{}, false
+		return time.Time{}
 	}
-	return x.start.Add(d), true
+	return x.start.Add(d)
 }
 
 // askedTimeout reads the caller's timeoutHeader, cut to Config.MaxCallerTimeout.

@@ -88,8 +88,8 @@ func (x *exchange) runKeyed(c echo.Context, it *item) bool {
 	}
 	store, key, print := x.rpc.config.IdempotencyStore, x.scopedKey(fn, raw), fingerprint(it.data)
 	lease := noDeadlineLease
-	if deadline, bounded := x.deadline(fn); bounded {
-		lease = time.Until(deadline) + leaseMargin
+	if !it.deadline.IsZero() {
+		lease = time.Until(it.deadline) + leaseMargin
 	}
 	ctx, cancel := context.WithTimeout(x.c.Request().Context(), storeTimeout)
 	rec, taken, token, err := store.Begin(ctx, key, print, lease)

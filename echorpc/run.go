@@ -17,8 +17,9 @@ import (
 // for its turn).
 func (x *exchange) run(c echo.Context, it *item) {
 	fn := it.fn
-	if fn != nil && it.refused == nil {
-		if deadline, bounded := x.deadline(fn); bounded && !time.Now().Before(deadline) {
+	if fn != nil {
+		it.deadline = x.deadline(fn)
+		if it.refused == nil && !it.deadline.IsZero() && !time.Now().Before(it.deadline) {
 			it.refused = errDeadline
 		}
 	}
@@ -65,9 +66,9 @@ var nullJSON = []byte("null")
 // call runs the item's function through its interceptors, under its deadline.
 func (x *exchange) call(c echo.Context, it *item) Result {
 	fn := it.fn
-	if deadline, bounded := x.deadline(fn); bounded {
+	if !it.deadline.IsZero() {
 		r := c.Request()
-		ctx, cancel := context.WithDeadline(r.Context(), deadline)
+		ctx, cancel := context.WithDeadline(r.Context(), it.deadline)
 		defer cancel()
 		c.SetRequest(r.WithContext(ctx))
 		defer c.SetRequest(r)

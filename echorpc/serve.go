@@ -65,6 +65,9 @@ type item struct {
 	data    []byte // raw JSON, "null" when absent
 	refused *Error
 	res     Result
+	// deadline is when its call must be done (exchange.deadline), set by
+	// run; zero when it has none.
+	deadline time.Time
 }
 
 // serve answers one edge's requests: admit, decode, run each item, reply.

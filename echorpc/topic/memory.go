@@ -69,10 +69,9 @@ func (m *Memory) Subscribe(_ context.Context, topic, after string) (Subscription
 		c, _ = t.ring.Cursor(t.ring.Last())
 	} else {
 		id, ok := ParseID(after)
-		if ok && id.Ms == m.start && !t.ring.Last().Less(id) {
+		ok = ok && id.Ms == m.start && !t.ring.Last().Less(id)
+		if ok {
 			c, ok = t.ring.Cursor(id)
-		} else {
-			ok = false
 		}
 		if !ok {
 			m.forget(topic, t)
