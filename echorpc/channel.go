@@ -51,6 +51,11 @@ import (
 //	{"id":1,"eventId":"8","envelope":ENVELOPE}              an item (the first one starts it)
 //	{"id":1,"end":ENVELOPE}                                 the end: ok, or failing with its "status"
 //
+// A caller that offers the WebSocket subprotocol "wrpc.batch" (both
+// clients do) may get several of these in one WebSocket message, as a JSON
+// array, [MESSAGE,MESSAGE,...]: what the instance queued for the
+// connection while its last write was on its way (channelwriter.go).
+//
 // A stream whose caller sent close gets nothing more. The instance pings
 // the connection (WebSocket ping frames), not each stream. The set of open
 // streams lives with the connection: when it drops, every stream's handler
@@ -84,8 +89,14 @@ type channel struct {
 	// pinging is set while a ping is on its way.
 	pinging atomic.Bool
 
-	wmu   sync.Mutex  // one write at a time (write)
-	stall *time.Timer // closes a connection whose write stalls
+	// the writer's (channelwriter.go)
+	batch   bool          // the caller takes messages in batches (channelBatch)
+	wmu     sync.Mutex    // guards queue, writing, werr
+	room    sync.Cond     // the writer took the queue, or stopped
+	queue   *channelQueue // the messages that wait for the writer; nil when none
+	writing bool          // the writer runs
+	werr    error         // a write failed: the connection is closed
+	stall   *time.Timer   // closes a connection whose write stalls; the writer's
 
 	mu      sync.Mutex
 	streams map[uint64]*channelStream
@@ -138,14 +149,17 @@ func (rpc *RPC) serveChannel(c echo.Context) error {
 	}
 	defer rpc.channels.give(rpc.config.MaxChannels)
 	// the origin is checked above, as for every other request
-	conn, err := websocket.Accept(c.Response(), r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
+	conn, err := websocket.Accept(c.Response(), r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled,
+		Subprotocols: []string{channelBatch}})
 	if err != nil {
 		c.Logger().Warnf("echorpc: %s: %v", rpc.path+channelPath, err)
 		return nil // Accept answered
 	}
 	conn.SetReadLimit(rpc.config.BodyLimit + 1024) // an open message is a call and a few keys
 	ctx, cancel := context.WithCancelCause(r.Context())
-	ch := &channel{rpc: rpc, c: c, conn: conn, ctx: ctx, cancel: cancel, streams: map[uint64]*channelStream{}}
+	ch := &channel{rpc: rpc, c: c, conn: conn, ctx: ctx, cancel: cancel, streams: map[uint64]*channelStream{},
+		batch: conn.Subprotocol() == channelBatch}
+	ch.room.L = &ch.wmu
 	ch.last.Store(time.Now().UnixNano())
 	rpc.streams.trackChannel(ch, rpc.config.StreamPing)
 	defer rpc.streams.untrackChannel(ch)
@@ -332,6 +346,7 @@ func (ch *channel) abort() {
 		if p != http.ErrAbortHandler {
 			panic(p)
 		}
+		ch.drain() // what it sent goes out first, as on a request of its own
 		_ = ch.conn.CloseNow()
 	}
 }
@@ -383,26 +398,6 @@ func (s *channelStream) head(b *bytes.Buffer) {
 	b.Write(strconv.AppendUint(b.AvailableBuffer(), s.id, 10))
 }
 
-// write sends one message, within Config.StreamWriteTimeout: a caller that
-// does not read loses the connection, and with it every stream.
-//
-// The writes take turns under wmu, each under the connection's one stall
-// timer, which closes the connection when it fires: a context with its
-// own timeout for each write cost more than the write's own work.
-func (ch *channel) write(b []byte) error {
-	ch.wmu.Lock()
-	defer ch.wmu.Unlock()
-	if ch.stall == nil {
-		ch.stall = time.AfterFunc(ch.rpc.config.StreamWriteTimeout, func() { _ = ch.conn.CloseNow() })
-	} else {
-		ch.stall.Reset(ch.rpc.config.StreamWriteTimeout)
-	}
-	err := ch.conn.Write(context.Background(), websocket.MessageText, b)
-	ch.stall.Stop()
-	ch.last.Store(time.Now().UnixNano())
-	return err
-}
-
 // ping pings the connection if it has been idle for every; a caller that
 // does not answer within the write timeout loses it.
 func (ch *channel) ping(every time.Duration) {
@@ -420,7 +415,8 @@ func (ch *channel) ping(every time.Duration) {
 }
 
 // shutdown ends every stream with the server's shutdown (a 503 end),
-// refuses new ones, and closes the connection once they have ended.
+// refuses new ones, and closes the connection once they have ended and
+// their ends are written.
 func (ch *channel) shutdown() {
 	ch.mu.Lock()
 	ch.closing = true
@@ -430,6 +426,7 @@ func (ch *channel) shutdown() {
 	ch.mu.Unlock()
 	go func() {
 		ch.wg.Wait()
+		ch.drain() // every stream's end is written
 		_ = ch.conn.Close(websocket.StatusGoingAway, "the server is shutting down")
 	}()
 }

@@ -170,6 +170,7 @@ func (c *Client) channel(ctx context.Context) (*clientChannel, error) {
 	noFollow.Transport = stopRedirects{next: hc.Transport}
 	conn, res, err := websocket.Dial(ctx, u, &websocket.DialOptions{
 		HTTPClient: &noFollow, HTTPHeader: c.Header.Clone(), CompressionMode: websocket.CompressionDisabled,
+		Subprotocols: []string{channelBatch}, // messages may come in batches (channelwriter.go)
 	})
 	if err != nil {
 		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {
@@ -281,36 +282,66 @@ func (ch *clientChannel) write(b []byte) error {
 }
 
 // read reads the connection's messages, each to its stream, until it
-// drops; then every stream is cut.
+// drops; then every stream is cut. A message that starts with "[" is a
+// batch of them (channelwriter.go), each held to the client's limit: a
+// batch itself is at most maxChannelQueue long.
 func (ch *clientChannel) read() {
 	defer ch.drop()
 	var buf bytes.Buffer // each message's, reused: a frame keeps copies of its values
+	limit := max(ch.limit, maxChannelQueue+1)
 	for {
 		typ, r, err := ch.conn.Reader(context.Background())
 		if err != nil {
 			return
 		}
 		buf.Reset()
-		_, err = buf.ReadFrom(io.LimitReader(r, ch.limit+1))
+		_, err = buf.ReadFrom(io.LimitReader(r, limit+1))
 		if err != nil || typ != websocket.MessageText {
 			return
 		}
 		b := buf.Bytes()
-		f := &channelFrame{}
-		if int64(len(b)) > ch.limit {
+		if int64(len(b)) > limit {
 			if _, err := io.Copy(io.Discard, r); err != nil {
 				return
 			}
-			f.ID, f.tooLarge = frameID(b), true
-		} else if jsonv2.Unmarshal(b, f) != nil {
-			continue // not a message of ours
 		}
-		ch.mu.Lock()
-		s := ch.calls[f.ID]
-		ch.mu.Unlock()
-		if s != nil {
-			s.push(f)
+		if len(b) > 0 && b[0] == '[' && int64(len(b)) <= limit {
+			ch.readBatch(b)
+			continue
 		}
+		ch.deliver(b)
+	}
+}
+
+// readBatch hands each message of a batch to its stream.
+func (ch *clientChannel) readBatch(b []byte) {
+	d := jsontext.NewDecoder(bytes.NewReader(b))
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '[' {
+		return // not a message of ours
+	}
+	for d.PeekKind() == '{' {
+		m, err := d.ReadValue()
+		if err != nil {
+			return
+		}
+		ch.deliver(m)
+	}
+}
+
+// deliver hands one message, b, to its stream: decoded, or marked too
+// large when it is over the client's limit (only its id is read then).
+func (ch *clientChannel) deliver(b []byte) {
+	f := &channelFrame{}
+	if int64(len(b)) > ch.limit {
+		f.ID, f.tooLarge = frameID(b), true
+	} else if jsonv2.Unmarshal(b, f) != nil {
+		return // not a message of ours
+	}
+	ch.mu.Lock()
+	s := ch.calls[f.ID]
+	ch.mu.Unlock()
+	if s != nil {
+		s.push(f)
 	}
 }
 

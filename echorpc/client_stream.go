@@ -130,7 +130,7 @@ func (s openedStream) read(ctx context.Context, c *Client, d clientDialect, func
 func (c *Client) readStream(ctx context.Context, res *http.Response, d clientDialect, function string, lastID *string, yield func(json.RawMessage, error) bool) (stop bool, err error) {
 	events := bufio.NewScanner(res.Body)
 	limit := int(min(c.maxReplyBytes(), 1<<30))
-	events.Buffer(make([]byte, 0, 4096), limit)
+	events.Buffer(make([]byte, 0, min(4096, limit)), limit) // the larger of the two is the limit
 	var ev sseEvent
 	for events.Scan() {
 		line := events.Bytes()

@@ -58,14 +58,15 @@ const streams = new Map<number, Open>();
 // undefined if it does not open.
 function connect(): Promise<WebSocket | undefined> {
   return (socket ??= new Promise((resolve) => {
-    const ws = new WebSocket(url);
+    // "wrpc.batch": the instance may send several messages in one, as an array
+    const ws = new WebSocket(url, "wrpc.batch");
     ws.onopen = () => {
       opened = true;
       resolve(ws);
     };
     ws.onmessage = (e) => {
-      const m: Message = JSON.parse(e.data);
-      streams.get(m.id)?.message(m);
+      const m: Message | Message[] = JSON.parse(e.data);
+      for (const one of Array.isArray(m) ? m : [m]) streams.get(one.id)?.message(one);
     };
     ws.onclose = () => {
       socket = undefined;
