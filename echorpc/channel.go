@@ -89,14 +89,8 @@ type channel struct {
 	// pinging is set while a ping is on its way.
 	pinging atomic.Bool
 
-	// the writer's (channelwriter.go)
-	batch   bool          // the caller takes messages in batches (channelBatch)
-	wmu     sync.Mutex    // guards queue, writing, werr
-	room    sync.Cond     // the writer took the queue, or stopped
-	queue   *channelQueue // the messages that wait for the writer; nil when none
-	writing bool          // the writer runs
-	werr    error         // a write failed: the connection is closed
-	stall   *time.Timer   // closes a connection whose write stalls; the writer's
+	out   writeQueue  // the connection's writer (channelwriter.go)
+	stall *time.Timer // closes a connection whose write stalls; the writer's
 
 	mu      sync.Mutex
 	streams map[uint64]*channelStream
@@ -157,9 +151,8 @@ func (rpc *RPC) serveChannel(c echo.Context) error {
 	}
 	conn.SetReadLimit(rpc.config.BodyLimit + 1024) // an open message is a call and a few keys
 	ctx, cancel := context.WithCancelCause(r.Context())
-	ch := &channel{rpc: rpc, c: c, conn: conn, ctx: ctx, cancel: cancel, streams: map[uint64]*channelStream{},
-		batch: conn.Subprotocol() == channelBatch}
-	ch.room.L = &ch.wmu
+	ch := &channel{rpc: rpc, c: c, conn: conn, ctx: ctx, cancel: cancel, streams: map[uint64]*channelStream{}}
+	ch.out.init(conn.Subprotocol() == channelBatch, ch.send, func(error) { _ = conn.CloseNow() }) // every stream ends; their callers resume them
 	ch.last.Store(time.Now().UnixNano())
 	rpc.streams.trackChannel(ch, rpc.config.StreamPing)
 	defer rpc.streams.untrackChannel(ch)

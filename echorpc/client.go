@@ -20,6 +20,7 @@ import (
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // defaultMaxReplyBytes is the reply size limit of a [Client] whose
@@ -246,11 +247,12 @@ type clientDialect struct {
 	key     string  // "weerpc" or "wrpc"
 	number  string  // "1.1" or "1.0"
 	version float64 // 1.1 or 1.0
+	success string  // how echorpc starts a success without a message, up to its data
 }
 
 var (
-	clientV11 = clientDialect{key: "weerpc", number: "1.1", version: 1.1}
-	clientV10 = clientDialect{key: "wrpc", number: "1.0", version: 1.0}
+	clientV11 = clientDialect{key: "weerpc", number: "1.1", version: 1.1, success: `{"weerpc":1.1,"ok":true,"message":null,"data":`}
+	clientV10 = clientDialect{key: "wrpc", number: "1.0", version: 1.0, success: `{"wrpc":1.0,"ok":true,"message":null,"data":`}
 )
 
 // dialect returns the dialect named by c.Version.
@@ -572,6 +574,13 @@ func (b *retryBudget) succeed() {
 // only with a 2xx status.
 func (d clientDialect) check(function string, rep clientReply, out any) error {
 	status := rep.status
+	if data, ok := d.plainSuccess(rep.raw); ok && status >= 200 && status <= 299 {
+		if m, ok := out.(*json.RawMessage); ok {
+			*m = bytes.Clone(data) // valid, as the decoding below would have found it
+			return nil
+		}
+		return decodeData(function, data, out)
+	}
 	var env map[string]json.RawMessage
 	if json.Unmarshal(rep.raw, &env) != nil || env == nil {
 		return errNotEnvelope(status)
@@ -605,6 +614,33 @@ func (d clientDialect) check(function string, rep clientReply, out any) error {
 	if status < 200 || status > 299 {
 		return &Error{Status: status, Message: "The reply says ok, but its HTTP status is not a success."}
 	}
+	return decodeData(function, raw, out)
+}
+
+// plainSuccess reads a success as echorpc writes it, byte for byte, with
+// no message: the dialect's start, then data that is one valid JSON value
+// up to the envelope's closing brace, so that no other name can hide
+// behind it. It returns the data; any other reply (a message, another
+// order of names, spaces) is read by check's decoding of the whole
+// envelope, with the same outcome.
+func (d clientDialect) plainSuccess(raw []byte) (data []byte, ok bool) {
+	n := len(d.success)
+	if len(raw) < n+2 || string(raw[:n]) != d.success || raw[len(raw)-1] != '}' {
+		return nil, false
+	}
+	data = raw[n : len(raw)-1]
+	if isJSONSpace(data[0]) || isJSONSpace(data[len(data)-1]) {
+		return nil, false
+	}
+	return data, jsontext.Value(data).IsValid() // as jsonv2 reads: no name twice, valid UTF-8
+}
+
+func isJSONSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\r' || b == '\n'
+}
+
+// decodeData decodes a success's data into out (nil: not wanted).
+func decodeData(function string, raw []byte, out any) error {
 	if out == nil || len(raw) == 0 {
 		return nil
 	}

@@ -284,11 +284,11 @@ func (ch *clientChannel) write(b []byte) error {
 // read reads the connection's messages, each to its stream, until it
 // drops; then every stream is cut. A message that starts with "[" is a
 // batch of them (channelwriter.go), each held to the client's limit: a
-// batch itself is at most maxChannelQueue long.
+// batch itself is at most maxQueued long.
 func (ch *clientChannel) read() {
 	defer ch.drop()
 	var buf bytes.Buffer // each message's, reused: a frame keeps copies of its values
-	limit := max(ch.limit, maxChannelQueue+1)
+	limit := max(ch.limit, maxQueued+1)
 	for {
 		typ, r, err := ch.conn.Reader(context.Background())
 		if err != nil {

@@ -117,6 +117,7 @@ type eventWriter struct {
 	env     callEnv
 	rc      *http.ResponseController // nil on a channel
 	frames  *channelStream           // the stream's channel, nil for its own response (channel.go)
+	out     *writeQueue              // the writer of its own response (writequeue.go); nil on a channel
 	cancel  context.CancelCauseFunc
 	pinging atomic.Bool // a ping is on its way
 
@@ -139,6 +140,8 @@ func newEventWriter(c echo.Context, env callEnv) *eventWriter {
 	w := &eventWriter{c: c, env: env, frames: env.frames, cancel: cancel, last: time.Now()}
 	if w.frames == nil {
 		w.rc = http.NewResponseController(c.Response().Writer)
+		w.out = &writeQueue{}
+		w.out.init(false, w.writeOut, func(error) { w.cancel(errStreamStalled) })
 	}
 	env.rpc.streams.track(w, r, env.rpc.config.StreamPing)
 	w.mu.Lock()
@@ -299,8 +302,9 @@ func (w *eventWriter) endEvent() {
 	}
 }
 
-// flush writes what is buffered, within the write timeout; a caller that
-// does not read is dropped, and the handler's context ends.
+// flush hands what is buffered to the stream's writer (its own response's,
+// or its channel's), which writes it within the write timeout: a caller
+// that does not read is dropped, and the handler's context ends.
 func (w *eventWriter) flush() {
 	if w.failed != nil {
 		w.rb.free()
@@ -311,12 +315,7 @@ func (w *eventWriter) flush() {
 	if w.frames != nil {
 		err = w.frames.ch.write(w.rb.buf.Bytes())
 	} else {
-		if d := w.env.rpc.config.StreamWriteTimeout; d > 0 {
-			_ = w.rc.SetWriteDeadline(time.Now().Add(d))
-		}
-		if _, err = w.c.Response().Write(w.rb.buf.Bytes()); err == nil {
-			err = w.rc.Flush()
-		}
+		err = w.out.add(w.rb.buf.Bytes())
 	}
 	w.rb.free()
 	w.rb = nil
@@ -396,8 +395,25 @@ func (w *eventWriter) cause(err error) error {
 	return err
 }
 
-// close ends the stream's bookkeeping, also when the handler panicked.
+// writeOut writes events queued for the stream's own response, and
+// flushes them, within the write timeout. Only its writer calls it.
+func (w *eventWriter) writeOut(q *queued) error {
+	if d := w.env.rpc.config.StreamWriteTimeout; d > 0 {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(d))
+	}
+	if _, err := w.c.Response().Write(q.b); err != nil {
+		return err
+	}
+	return w.rc.Flush()
+}
+
+// close ends the stream's bookkeeping, also when the handler panicked,
+// once what it sent is written: the response ends when the handler
+// returns.
 func (w *eventWriter) close() {
+	if w.out != nil {
+		w.out.drain()
+	}
 	w.mu.Lock()
 	w.opener.Stop()
 	w.done = true

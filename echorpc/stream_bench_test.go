@@ -93,7 +93,7 @@ func benchStreamItems(b *testing.B, off bool) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU(b)
 	total := 0
 	for range b.N {
 		got := 0
@@ -111,6 +111,17 @@ func benchStreamItems(b *testing.B, off bool) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "items/s")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(total), "ns/item")
+	b.ReportMetric(float64((processCPU(b)-cpu).Nanoseconds())/float64(total), "cpu-ns/item")
+}
+
+// processCPU is the CPU time (user and system) this process has used:
+// server and client together, here.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fanout is a broadcaster as an app would write one: each subscriber has a
