@@ -48,6 +48,7 @@ gotest:
 fuzz:
 	go test -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME) ./echorpc
 	go test -run '^$$' -fuzz FuzzClientReply -fuzztime $(FUZZTIME) ./echorpc
+	go test -run '^$$' -fuzz FuzzChannelFrame -fuzztime $(FUZZTIME) ./echorpc
 
 jstest:
 	npm run typecheck

@@ -320,29 +320,143 @@ func (ch *clientChannel) readBatch(b []byte) {
 		return // not a message of ours
 	}
 	for d.PeekKind() == '{' {
-		m, err := d.ReadValue()
+		start := d.InputOffset()
+		f, err := readFrame(d)
 		if err != nil {
-			return
+			return // not a message of ours: nor is the rest
 		}
-		ch.deliver(m)
+		if d.InputOffset()-start > ch.limit {
+			f = &channelFrame{ID: f.ID, tooLarge: true}
+		}
+		ch.push(f)
 	}
 }
 
 // deliver hands one message, b, to its stream: decoded, or marked too
 // large when it is over the client's limit (only its id is read then).
 func (ch *clientChannel) deliver(b []byte) {
-	f := &channelFrame{}
 	if int64(len(b)) > ch.limit {
-		f.ID, f.tooLarge = frameID(b), true
-	} else if jsonv2.Unmarshal(b, f) != nil {
+		ch.push(&channelFrame{ID: frameID(b), tooLarge: true})
+		return
+	}
+	f, err := readOneFrame(b)
+	if err != nil {
 		return // not a message of ours
 	}
+	ch.push(f)
+}
+
+// readOneFrame reads b, which must be one message and nothing else.
+func readOneFrame(b []byte) (*channelFrame, error) {
+	d := jsontext.NewDecoder(bytes.NewReader(b))
+	f, err := readFrame(d)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.ReadToken(); err != io.EOF {
+		return nil, errNotFrame
+	}
+	return f, nil
+}
+
+// push hands a message to its stream.
+func (ch *clientChannel) push(f *channelFrame) {
 	ch.mu.Lock()
 	s := ch.calls[f.ID]
 	ch.mu.Unlock()
 	if s != nil {
 		s.push(f)
 	}
+}
+
+// readFrame reads one message of the server (channel.go) from d, token by
+// token: the connection's one reader reads every stream's messages, so it
+// takes each in one pass, without reflection. Names it does not know are
+// skipped; a name given twice, a value of the wrong kind or a number that
+// is not an integer make it no message of ours.
+func readFrame(d *jsontext.Decoder) (*channelFrame, error) {
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, errNotFrame
+	}
+	f := &channelFrame{}
+	for d.PeekKind() != '}' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		switch name.String() {
+		case "id":
+			f.ID, err = readUint(d)
+		case "status":
+			f.Status, err = readInt(d)
+		case "retryAfter":
+			f.RetryAfter, err = readInt(d)
+		case "start":
+			f.Start, err = readBool(d)
+		case "full":
+			f.Full, err = readBool(d)
+		case "eventId":
+			var tok jsontext.Token
+			if tok, err = d.ReadToken(); err == nil {
+				switch tok.Kind() {
+				case '"':
+					id := tok.String()
+					f.EventID = &id
+				case 'n':
+				default:
+					err = errNotFrame
+				}
+			}
+		case "reply":
+			f.Reply, err = readValue(d)
+		case "envelope":
+			f.Envelope, err = readValue(d)
+		case "end":
+			f.End, err = readValue(d)
+		default:
+			err = d.SkipValue()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if _, err := d.ReadToken(); err != nil { // the "}"
+		return nil, err
+	}
+	return f, nil
+}
+
+var errNotFrame = errors.New("not a message of the shared stream connection")
+
+func readUint(d *jsontext.Decoder) (uint64, error) {
+	tok, err := d.ReadToken()
+	if err != nil || tok.Kind() != '0' {
+		return 0, errNotFrame
+	}
+	return tok.Uint()
+}
+
+func readInt(d *jsontext.Decoder) (int, error) {
+	tok, err := d.ReadToken()
+	if err != nil || tok.Kind() != '0' {
+		return 0, errNotFrame
+	}
+	n, err := tok.Int()
+	return int(n), err
+}
+
+func readBool(d *jsontext.Decoder) (bool, error) {
+	tok, err := d.ReadToken()
+	if err != nil || tok.Kind() != 't' && tok.Kind() != 'f' {
+		return false, errNotFrame
+	}
+	return tok.Bool(), nil
+}
+
+// readValue reads a value, copied: d's buffer is reused.
+func readValue(d *jsontext.Decoder) (jsontext.Value, error) {
+	v, err := d.ReadValue()
+	return bytes.Clone(v), err
 }
 
 // frameID reads the id that starts a message, {"id":N, (the server writes
