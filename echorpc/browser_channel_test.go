@@ -139,6 +139,33 @@ func TestBrowserChannelFull(t *testing.T) {
 	assert.Equal(t, int64(streams-3), own.Load(), "the streams past the bound came as requests of their own")
 }
 
+// Against a server that does not take messages in batches (an older
+// wrpc, which knows no batch=1), the page's streams still share one
+// connection, each message on its own.
+func TestBrowserChannelWithoutBatches(t *testing.T) {
+	const streams, items = 10, 5
+	e, upgrades, own := channelServer(t, echorpc.Config{}, streams, items)
+	var asked atomic.Bool
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if q := r.URL.Query(); q.Get("batch") == "1" {
+				asked.Store(true)
+				q.Del("batch") // as a server that does not know it
+				r.URL.RawQuery = q.Encode()
+			}
+			return next(c)
+		}
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	r := runChannelTabs(t, srv.URL+"/page", 1, false)[0]
+	assert.True(t, r.Complete, "%+v", r)
+	assert.True(t, asked.Load(), "the page asked for batches")
+	assert.Equal(t, int64(1), upgrades.Load(), "one shared connection")
+	assert.Equal(t, int64(0), own.Load(), "no stream came as a request of its own")
+}
+
 // The same load over TLS and HTTP/2: the page and its calls go over
 // HTTP/2, and each tab's streams over its one shared connection (a
 // WebSocket, which Go's server takes over HTTP/1.1 beside it).

@@ -51,8 +51,8 @@ import (
 //	{"id":1,"eventId":"8","envelope":ENVELOPE}              an item (the first one starts it)
 //	{"id":1,"end":ENVELOPE}                                 the end: ok, or failing with its "status"
 //
-// A caller that offers the WebSocket subprotocol "wrpc.batch" (both
-// clients do) may get several of these in one WebSocket message, as a JSON
+// A caller that opens it with ?batch=1 (both clients do) may get several
+// of these in one WebSocket message, as a JSON
 // array, [MESSAGE,MESSAGE,...]: what the instance queued for the
 // connection while its last write was on its way (channelwriter.go).
 //
@@ -143,8 +143,7 @@ func (rpc *RPC) serveChannel(c echo.Context) error {
 	}
 	defer rpc.channels.give(rpc.config.MaxChannels)
 	// the origin is checked above, as for every other request
-	conn, err := websocket.Accept(c.Response(), r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled,
-		Subprotocols: []string{channelBatch}})
+	conn, err := websocket.Accept(c.Response(), r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		c.Logger().Warnf("echorpc: %s: %v", rpc.path+channelPath, err)
 		return nil // Accept answered
@@ -152,7 +151,9 @@ func (rpc *RPC) serveChannel(c echo.Context) error {
 	conn.SetReadLimit(rpc.config.BodyLimit + 1024) // an open message is a call and a few keys
 	ctx, cancel := context.WithCancelCause(r.Context())
 	ch := &channel{rpc: rpc, c: c, conn: conn, ctx: ctx, cancel: cancel, streams: map[uint64]*channelStream{}}
-	ch.out.init(conn.Subprotocol() == channelBatch, ch.send, func(error) { _ = conn.CloseNow() }) // every stream ends; their callers resume them
+	// ?batch=1 (channelBatch); a failed write ends every stream, which their callers resume
+	batch := r.URL.Query().Get("batch") == "1"
+	ch.out.init(batch, ch.send, func(error) { _ = conn.CloseNow() })
 	ch.last.Store(time.Now().UnixNano())
 	rpc.streams.trackChannel(ch, rpc.config.StreamPing)
 	defer rpc.streams.untrackChannel(ch)

@@ -9,19 +9,21 @@ import (
 
 // The channel's writer is a writeQueue (writequeue.go): the streams of a
 // connection queue their messages and go on, and the connection's writer
-// writes what is queued. A caller that offers the subprotocol
-// channelBatch gets every message queued meanwhile in one WebSocket
+// writes what is queued. A caller that opens the connection with
+// ?batch=1 gets every message queued meanwhile in one WebSocket
 // message, a JSON array of them, within maxQueued (a lone message goes as
 // itself): so one write, and one read on the caller's side, carries a
 // topic's item to every subscriber on the connection, or the items that a
 // fast stream sent while the last write was on its way. A caller that does
-// not offer it (an older client) gets each message in a WebSocket message
-// of its own. A write that does not move for Config.StreamWriteTimeout
+// not ask for it (an older client) gets each message in a WebSocket
+// message of its own. It is a query parameter, not a WebSocket subprotocol,
+// because a browser that offers a subprotocol fails the connection when the
+// server answers with none, as an older wrpc would. A write that does not move for Config.StreamWriteTimeout
 // closes the connection, and so ends every stream on it.
 
-// channelBatch is the WebSocket subprotocol of a caller that takes
-// messages in batches: a message that starts with "[" holds several.
-const channelBatch = "wrpc.batch"
+// channelBatch is the query of a caller that takes messages in batches:
+// a message that starts with "[" holds several.
+const channelBatch = "batch=1"
 
 // write queues one message for the connection's writer.
 func (ch *channel) write(b []byte) error { return ch.out.add(b) }

@@ -26,7 +26,7 @@ type channelFrame struct {
 	End      json.RawMessage `json:"end"`
 }
 
-// A caller that offers the "wrpc.batch" subprotocol gets the messages that
+// A caller that opens the connection with ?batch=1 gets the messages that
 // queued while a write was on its way in one WebSocket message, a JSON
 // array, each batch within 32 KiB (the read limit that this test's
 // client has by default); one that does not gets every message on
@@ -37,22 +37,18 @@ func TestChannelBatches(t *testing.T) {
 	defer srv.Close()
 	const items = 3000
 	for _, tt := range []struct {
-		name      string
-		protocols []string
+		name  string
+		query string
 	}{
-		{"batch", []string{"wrpc.batch"}},
-		{"one-by-one", nil},
+		{"batch", "?batch=1"},
+		{"one-by-one", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/rpc/channel.ws",
-				&websocket.DialOptions{Subprotocols: tt.protocols})
+			conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/rpc/channel.ws"+tt.query, nil)
 			require.NoError(t, err)
 			defer conn.CloseNow()
-			if tt.protocols != nil {
-				assert.Equal(t, "wrpc.batch", conn.Subprotocol())
-			}
 			// two streams at once, each sending as fast as it can
 			for id := 1; id <= 2; id++ {
 				require.NoError(t, conn.Write(ctx, websocket.MessageText,
@@ -65,7 +61,7 @@ func TestChannelBatches(t *testing.T) {
 				require.NoError(t, err)
 				var frames []channelFrame
 				if b[0] == '[' {
-					require.NotNil(t, tt.protocols, "a batch to a caller that did not offer it")
+					require.NotEmpty(t, tt.query, "a batch to a caller that did not ask for it")
 					require.LessOrEqual(t, len(b), 32<<10, "a batch over the queue's bound")
 					require.NoError(t, json.Unmarshal(b, &frames))
 					require.Greater(t, len(frames), 1, "a batch of one")
@@ -89,7 +85,7 @@ func TestChannelBatches(t *testing.T) {
 					}
 				}
 			}
-			if tt.protocols != nil {
+			if tt.query != "" {
 				// The writer is slower than two streams that do nothing
 				// but send: messages queue while it writes.
 				assert.Positive(t, batches, "no message came in a batch")

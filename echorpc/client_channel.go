@@ -117,13 +117,17 @@ type channelOpen struct {
 }
 
 // channelURL is the channel's URL for an endpoint: ws: or wss:,
-// /channel.ws at the end of its path, its query kept.
+// /channel.ws at the end of its path, its query kept, and batch=1.
 func channelURL(endpoint string) (string, bool) {
 	u, err := urlUnder(endpoint, channelPath)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" {
 		return "", false
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
+	}
+	u.RawQuery += channelBatch // messages may come in batches (channelwriter.go)
 	return u.String(), true
 }
 
@@ -170,7 +174,6 @@ func (c *Client) channel(ctx context.Context) (*clientChannel, error) {
 	noFollow.Transport = stopRedirects{next: hc.Transport}
 	conn, res, err := websocket.Dial(ctx, u, &websocket.DialOptions{
 		HTTPClient: &noFollow, HTTPHeader: c.Header.Clone(), CompressionMode: websocket.CompressionDisabled,
-		Subprotocols: []string{channelBatch}, // messages may come in batches (channelwriter.go)
 	})
 	if err != nil {
 		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {

@@ -17,10 +17,11 @@
 import { failureReason, type Reply, type ServerEvent } from "./http.js";
 import type { StreamOptions } from "./wrpc.js";
 
-// the channel's URL: this module's, with ws: or wss: and .ws for .mjs
+// the channel's URL: this module's, with ws: or wss:, .ws for .mjs and batch=1
 const url = new URL(import.meta.url);
 url.protocol = url.protocol == "https:" ? "wss:" : "ws:";
 url.pathname = url.pathname.replace(/\.mjs$/, ".ws");
+url.searchParams.set("batch", "1"); // the instance may send several messages in one, as an array
 
 /** How long (ms) streams go as requests of their own after a connection failed to open. */
 const offAfterFailure = 30000;
@@ -58,8 +59,7 @@ const streams = new Map<number, Open>();
 // undefined if it does not open.
 function connect(): Promise<WebSocket | undefined> {
   return (socket ??= new Promise((resolve) => {
-    // "wrpc.batch": the instance may send several messages in one, as an array
-    const ws = new WebSocket(url, "wrpc.batch");
+    const ws = new WebSocket(url);
     ws.onopen = () => {
       opened = true;
       resolve(ws);
