@@ -152,7 +152,7 @@ func (rpc *RPC) serveChannel(c echo.Context) error {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	ch := &channel{rpc: rpc, c: c, conn: conn, ctx: ctx, cancel: cancel, streams: map[uint64]*channelStream{}}
 	// ?batch=1 (channelBatch); a failed write ends every stream, which their callers resume
-	batch := r.URL.Query().Get("batch") == "1"
+	batch := r.URL.Query().Get(channelBatch) == "1"
 	ch.out.init(batch, ch.send, func(error) { _ = conn.CloseNow() })
 	ch.last.Store(time.Now().UnixNano())
 	rpc.streams.trackChannel(ch, rpc.config.StreamPing)
@@ -340,7 +340,7 @@ func (ch *channel) abort() {
 		if p != http.ErrAbortHandler {
 			panic(p)
 		}
-		ch.drain() // what it sent goes out first, as on a request of its own
+		ch.out.drain() // what it sent goes out first, as on a request of its own
 		_ = ch.conn.CloseNow()
 	}
 }
@@ -376,7 +376,7 @@ func (ch *channel) reply(s *channelStream, v dialect, res *Result) {
 		b.WriteString(`,"full":true`) // the clients send it as a request of its own
 	}
 	b.WriteByte('}')
-	_ = ch.write(b.Bytes())
+	_ = ch.out.add(b.Bytes())
 }
 
 // gone reports whether the stream's caller closed it, or its connection
@@ -420,7 +420,7 @@ func (ch *channel) shutdown() {
 	ch.mu.Unlock()
 	go func() {
 		ch.wg.Wait()
-		ch.drain() // every stream's end is written
+		ch.out.drain() // every stream's end is written
 		_ = ch.conn.Close(websocket.StatusGoingAway, "the server is shutting down")
 	}()
 }

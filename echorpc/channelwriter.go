@@ -21,15 +21,9 @@ import (
 // server answers with none, as an older wrpc would. A write that does not move for Config.StreamWriteTimeout
 // closes the connection, and so ends every stream on it.
 
-// channelBatch is the query of a caller that takes messages in batches:
-// a message that starts with "[" holds several.
-const channelBatch = "batch=1"
-
-// write queues one message for the connection's writer.
-func (ch *channel) write(b []byte) error { return ch.out.add(b) }
-
-// drain waits until the writer has written everything queued (or failed).
-func (ch *channel) drain() { ch.out.drain() }
+// channelBatch is the query parameter, set to 1, of a caller that takes
+// messages in batches: a message that starts with "[" holds several.
+const channelBatch = "batch"
 
 // send writes the queued messages: as one batch, or each on its own.
 func (ch *channel) send(q *queued) error {

@@ -127,7 +127,7 @@ func channelURL(endpoint string) (string, bool) {
 	if u.RawQuery != "" {
 		u.RawQuery += "&"
 	}
-	u.RawQuery += channelBatch // messages may come in batches (channelwriter.go)
+	u.RawQuery += channelBatch + "=1" // messages may come in batches (channelwriter.go)
 	return u.String(), true
 }
 
@@ -399,17 +399,7 @@ func readFrame(d *jsontext.Decoder) (*channelFrame, error) {
 		case "full":
 			f.Full, err = readBool(d)
 		case "eventId":
-			var tok jsontext.Token
-			if tok, err = d.ReadToken(); err == nil {
-				switch tok.Kind() {
-				case '"':
-					id := tok.String()
-					f.EventID = &id
-				case 'n':
-				default:
-					err = errNotFrame
-				}
-			}
+			f.EventID, err = readStringOrNull(d)
 		case "reply":
 			f.Reply, err = readValue(d)
 		case "envelope":
@@ -446,6 +436,21 @@ func readInt(d *jsontext.Decoder) (int, error) {
 	}
 	n, err := tok.Int()
 	return int(n), err
+}
+
+// readStringOrNull reads a string, or null (nil).
+func readStringOrNull(d *jsontext.Decoder) (*string, error) {
+	tok, err := d.ReadToken()
+	switch {
+	case err != nil:
+		return nil, err
+	case tok.Kind() == 'n':
+		return nil, nil
+	case tok.Kind() != '"':
+		return nil, errNotFrame
+	}
+	s := tok.String()
+	return &s, nil
 }
 
 func readBool(d *jsontext.Decoder) (bool, error) {

@@ -117,7 +117,7 @@ type eventWriter struct {
 	env     callEnv
 	rc      *http.ResponseController // nil on a channel
 	frames  *channelStream           // the stream's channel, nil for its own response (channel.go)
-	out     *writeQueue              // the writer of its own response (writequeue.go); nil on a channel
+	out     *writeQueue              // its writer (writequeue.go): its own response's, or its channel's
 	cancel  context.CancelCauseFunc
 	pinging atomic.Bool // a ping is on its way
 
@@ -138,7 +138,9 @@ func newEventWriter(c echo.Context, env callEnv) *eventWriter {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	c.SetRequest(r.WithContext(ctx))
 	w := &eventWriter{c: c, env: env, frames: env.frames, cancel: cancel, last: time.Now()}
-	if w.frames == nil {
+	if w.frames != nil {
+		w.out = &w.frames.ch.out
+	} else {
 		w.rc = http.NewResponseController(c.Response().Writer)
 		w.out = &writeQueue{}
 		w.out.init(false, w.writeOut, func(error) { w.cancel(errStreamStalled) })
@@ -311,12 +313,7 @@ func (w *eventWriter) flush() {
 		w.rb = nil
 		return
 	}
-	var err error
-	if w.frames != nil {
-		err = w.frames.ch.write(w.rb.buf.Bytes())
-	} else {
-		err = w.out.add(w.rb.buf.Bytes())
-	}
+	err := w.out.add(w.rb.buf.Bytes())
 	w.rb.free()
 	w.rb = nil
 	w.last = time.Now()
@@ -411,8 +408,8 @@ func (w *eventWriter) writeOut(q *queued) error {
 // once what it sent is written: the response ends when the handler
 // returns.
 func (w *eventWriter) close() {
-	if w.out != nil {
-		w.out.drain()
+	if w.frames == nil {
+		w.out.drain() // a channel's writer goes on for its other streams
 	}
 	w.mu.Lock()
 	w.opener.Stop()
