@@ -121,6 +121,11 @@ func TestStreamMetrics(t *testing.T) {
 	for _, err := range client.Stream(context.Background(), "count", 3) {
 		require.NoError(t, err)
 	}
+	// The caller has the end event before the interceptor returns: the
+	// gauge comes down within moments.
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrape(), `wrpc_streams_open{function="count",instance="/rpc/s"} 0`+"\n")
+	}, 5*time.Second, time.Millisecond)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
